@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install the Debian packages pbxguard builds and tests with. Idempotent:
+# asks apt only for what is missing, so a second run costs a dpkg query.
+set -eu
+
+BUILD="meson ninja-build pkg-config gcc libc6-dev libssl-dev libevent-dev libinih-dev"
+TEST="libcmocka-dev clang libclang-rt-14-dev sip-tester sipvicious linphone-cli fail2ban python3 openssl iproute2"
+
+missing=""
+for p in $BUILD ${PBXGUARD_DEPS_TEST:-$TEST}; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing packages:$missing" >&2
+	echo "deps.sh: run as root (or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+echo "deps.sh: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# fail2ban's postinst starts its service; we only want fail2ban-regex.
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

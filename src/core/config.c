@@ -1,0 +1,532 @@
+#include "core/config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "core/log.h"
+
+const char config_embedded_default[] =
+	"; pbxguard embedded default: loopback only, demo account in the state\n"
+	"; directory. Copy to a file and pass it with -c to change anything.\n"
+	"[module::Authentication]\n"
+	"enabled = true\n"
+	"auth-domains = localhost 127.0.0.1\n"
+	"available-algorithms = SHA-256 MD5\n"
+	"db-implementation = file\n"
+	"nonce-expires = 3600\n"
+	"\n"
+	"[sip]\n"
+	"transports = udp:127.0.0.1:5060 tcp:127.0.0.1:5060 udp:[::1]:5060 tcp:[::1]:5060\n";
+
+/* Sections kept for later parts of pbxguard: named, so the error is clear. */
+static const char *const later_sections[] = { "bans", "manager", "iax2", "http",
+	"password-policy", "voicemail-policy", "watch", NULL };
+
+struct ctx {
+	struct config *c;
+	struct config_errors *errs;
+	const char *fname;
+	unsigned line;
+	bool line_too_long;
+	FILE *f;
+	const char *mem;	/* embedded text instead of f */
+	size_t mempos;
+};
+
+static void
+vnote(struct ctx *x, bool warn, const char *fmt, va_list ap)
+{
+	char buf[512], full[640];
+	char ***v = warn ? &x->errs->warn : &x->errs->msg;
+	size_t *n = warn ? &x->errs->nwarn : &x->errs->n;
+	char **nv;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	snprintf(full, sizeof(full), "%s:%u: %s%s", x->fname, x->line,
+	    warn ? "warning: " : "", buf);
+	nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (!nv)
+		return;
+	*v = nv;
+	if ((nv[*n] = strdup(full)))
+		(*n)++;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+error(struct ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vnote(x, false, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+warning(struct ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vnote(x, true, fmt, ap);
+	va_end(ap);
+}
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->log_level = LOG_INFO;
+	c->auth_enabled = true;
+	c->algos[0] = (struct digest_alg){ DIGEST_MD5, false };
+	c->n_algos = 1;
+	snprintf(c->db_implementation, sizeof(c->db_implementation), "file");
+	c->nonce_expires = 3600;
+	c->nonce_table = 65536;
+	c->min_expires = 60;
+	c->max_expires = 86400;
+	c->default_expires = 3600;
+	c->max_contacts_by_aor = 15;
+	c->max_message_size = 65535;
+	c->max_headers = 100;
+	c->idle_timeout = 300;
+	c->max_connections = 1024;
+}
+
+void
+config_free(struct config *c)
+{
+	for (size_t i = 0; i < c->n_auth_domains; i++)
+		free(c->auth_domains[i]);
+	c->n_auth_domains = 0;
+}
+
+void
+config_errors_free(struct config_errors *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->msg[i]);
+	for (size_t i = 0; i < e->nwarn; i++)
+		free(e->warn[i]);
+	free(e->msg);
+	free(e->warn);
+	memset(e, 0, sizeof(*e));
+}
+
+/* ---- value parsers ---------------------------------------------------- */
+
+static bool
+parse_bool(struct ctx *x, const char *key, const char *v, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "1", "on", NULL };
+	static const char *const no[] = { "false", "no", "0", "off", NULL };
+	for (int i = 0; yes[i]; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	error(x, "%s: expected true or false, got '%s'", key, v);
+	return false;
+}
+
+static bool
+parse_uint(struct ctx *x, const char *key, const char *v, unsigned min, unsigned max,
+    unsigned *out)
+{
+	uint64_t n;
+	if (!slice_to_u64(slice_cstr(v), min, max, &n)) {
+		error(x, "%s: expected a whole number from %u to %u, got '%s'", key, min, max, v);
+		return false;
+	}
+	*out = (unsigned)n;
+	return true;
+}
+
+static bool
+parse_str(struct ctx *x, const char *key, const char *v, char *dst, size_t dstsz)
+{
+	if ((size_t)snprintf(dst, dstsz, "%s", v) >= dstsz) {
+		error(x, "%s: longer than %zu characters", key, dstsz - 1);
+		return false;
+	}
+	return true;
+}
+
+/* Calls fn for each space-separated word of v. */
+static void
+each_word(struct ctx *x, const char *v, void (*fn)(struct ctx *, struct slice))
+{
+	struct slice s = slice_cstr(v);
+	size_t i = 0;
+	while (i < s.n) {
+		while (i < s.n && (s.p[i] == ' ' || s.p[i] == '\t' || s.p[i] == ','))
+			i++;
+		size_t j = i;
+		while (j < s.n && s.p[j] != ' ' && s.p[j] != '\t' && s.p[j] != ',')
+			j++;
+		if (j > i)
+			fn(x, slice_sub(s, i, j - i));
+		i = j;
+	}
+}
+
+static void
+add_domain(struct ctx *x, struct slice w)
+{
+	struct config *c = x->c;
+	if (c->n_auth_domains == CONFIG_MAX_DOMAINS) {
+		error(x, "auth-domains: more than %d domains", CONFIG_MAX_DOMAINS);
+		return;
+	}
+	char *d = slice_dup(w);
+	if (d)
+		c->auth_domains[c->n_auth_domains++] = d;
+}
+
+static void
+add_algo(struct ctx *x, struct slice w)
+{
+	struct config *c = x->c;
+	struct digest_alg a;
+	if (!digest_alg_parse(w, &a)) {
+		error(x, "available-algorithms: unknown algorithm '%.*s' (expected MD5, "
+		    "SHA-256 or SHA-512-256)", (int)(w.n > 40 ? 40 : w.n), w.p);
+		return;
+	}
+	for (size_t i = 0; i < c->n_algos; i++)
+		if (c->algos[i].algo == a.algo && c->algos[i].sess == a.sess) {
+			error(x, "available-algorithms: %s listed twice", digest_alg_name(a));
+			return;
+		}
+	if (c->n_algos == CONFIG_MAX_ALGOS) {
+		error(x, "available-algorithms: too many algorithms");
+		return;
+	}
+	c->algos[c->n_algos++] = a;
+}
+
+static void
+add_transport_one(struct ctx *x, enum transport_proto p, const struct addr *a)
+{
+	struct config *c = x->c;
+	if (c->n_transports == CONFIG_MAX_TRANSPORTS) {
+		error(x, "transports: more than %d listeners", CONFIG_MAX_TRANSPORTS);
+		return;
+	}
+	c->transports[c->n_transports++] = (struct transport_spec){ p, *a };
+}
+
+/*
+ * udp:ADDR:PORT | tcp:ADDR:PORT, or Flexisip's sip:ADDR:PORT[;transport=udp|tcp]
+ * (both UDP and TCP when no transport is given). ADDR may be * or [::].
+ */
+static void
+add_transport(struct ctx *x, struct slice w)
+{
+	struct slice rest, scheme = slice_cut(w, ':', &rest), params, hostport;
+	bool udp = false, tcp = false;
+	struct addr a;
+
+	hostport = slice_cut(rest, ';', &params);
+	if (slice_caseeq_cstr(scheme, "udp")) {
+		udp = true;
+	} else if (slice_caseeq_cstr(scheme, "tcp")) {
+		tcp = true;
+	} else if (slice_caseeq_cstr(scheme, "sip")) {
+		udp = tcp = true;
+	} else if (slice_caseeq_cstr(scheme, "tls") || slice_caseeq_cstr(scheme, "sips")) {
+		error(x, "transports: '%.*s': TLS is not available in this version of pbxguard",
+		    (int)w.n, w.p);
+		return;
+	} else {
+		error(x, "transports: '%.*s': expected udp:ADDR:PORT, tcp:ADDR:PORT or "
+		    "sip:ADDR:PORT", (int)w.n, w.p);
+		return;
+	}
+	while (params.n) {
+		struct slice p = slice_cut(params, ';', &params);
+		struct slice v, k = slice_cut(p, '=', &v);
+		if (slice_caseeq_cstr(k, "transport") && slice_caseeq_cstr(scheme, "sip") &&
+		    (slice_caseeq_cstr(v, "udp") || slice_caseeq_cstr(v, "tcp"))) {
+			udp = slice_caseeq_cstr(v, "udp");
+			tcp = !udp;
+		} else {
+			error(x, "transports: '%.*s': unsupported parameter '%.*s'", (int)w.n, w.p,
+			    (int)p.n, p.p);
+			return;
+		}
+	}
+	char buf[128];
+	if (hostport.n >= 2 && hostport.p[0] == '*' && hostport.p[1] == ':') {
+		snprintf(buf, sizeof(buf), "0.0.0.0%.*s", (int)hostport.n - 1, hostport.p + 1);
+		hostport = slice_cstr(buf);
+	}
+	if (!addr_parse(hostport, &a) || addr_port(&a) == 0) {
+		error(x, "transports: '%.*s': expected a numeric address and a port "
+		    "(IPv6 in brackets: [::1]:5060)", (int)w.n, w.p);
+		return;
+	}
+	if (udp)
+		add_transport_one(x, TP_UDP, &a);
+	if (tcp)
+		add_transport_one(x, TP_TCP, &a);
+}
+
+/* ---- the key table ---------------------------------------------------- */
+
+static void
+set_global(struct ctx *x, const char *k, const char *v)
+{
+	struct config *c = x->c;
+	if (strcmp(k, "statedir") == 0) {
+		parse_str(x, k, v, c->statedir, sizeof(c->statedir));
+	} else if (strcmp(k, "security-log") == 0) {
+		parse_str(x, k, v, c->security_log, sizeof(c->security_log));
+	} else if (strcmp(k, "log-level") == 0) {
+		static const char *const lv[] = { "error", "warning", "notice", "info", "debug" };
+		for (int i = 0; i < 5; i++)
+			if (strcasecmp(v, lv[i]) == 0) {
+				c->log_level = i;
+				return;
+			}
+		error(x, "log-level: expected error, warning, notice, info or debug");
+	} else {
+		error(x, "[global]: unknown key '%s'", k);
+	}
+}
+
+static void
+set_auth(struct ctx *x, const char *k, const char *v)
+{
+	struct config *c = x->c;
+	if (strcmp(k, "enabled") == 0) {
+		parse_bool(x, k, v, &c->auth_enabled);
+	} else if (strcmp(k, "auth-domains") == 0) {
+		config_free(c);
+		each_word(x, v, add_domain);
+	} else if (strcmp(k, "available-algorithms") == 0) {
+		c->n_algos = 0;
+		each_word(x, v, add_algo);
+		if (c->n_algos == 0)
+			error(x, "available-algorithms: needs at least one algorithm");
+	} else if (strcmp(k, "db-implementation") == 0) {
+		if (strcmp(v, "file") != 0)
+			error(x, "db-implementation: '%s' is not available in this version "
+			    "(only 'file')", v);
+		else
+			parse_str(x, k, v, c->db_implementation, sizeof(c->db_implementation));
+	} else if (strcmp(k, "file-path") == 0 || strcmp(k, "datasource") == 0) {
+		parse_str(x, k, v, c->file_path, sizeof(c->file_path));
+	} else if (strcmp(k, "nonce-expires") == 0) {
+		parse_uint(x, k, v, 5, 86400, &c->nonce_expires);
+	} else if (strcmp(k, "realm") == 0) {
+		parse_str(x, k, v, c->realm, sizeof(c->realm));
+		if (strchr(c->realm, '"') || strchr(c->realm, '\\'))
+			error(x, "realm: must not contain '\"' or '\\'");
+	} else if (strcmp(k, "no-403") == 0) {
+		parse_bool(x, k, v, &c->no_403);
+	} else if (strcmp(k, "disable-qop-auth") == 0) {
+		parse_bool(x, k, v, &c->disable_qop_auth);
+	} else if (strcmp(k, "nonce-count-table") == 0) {
+		parse_uint(x, k, v, 64, 1u << 24, &c->nonce_table);
+	} else {
+		error(x, "[module::Authentication]: unknown or unsupported key '%s'", k);
+	}
+}
+
+static void
+set_registrar(struct ctx *x, const char *k, const char *v)
+{
+	struct config *c = x->c;
+	if (strcmp(k, "min-expires") == 0)
+		parse_uint(x, k, v, 1, 86400, &c->min_expires);
+	else if (strcmp(k, "max-expires") == 0)
+		parse_uint(x, k, v, 1, 31536000, &c->max_expires);
+	else if (strcmp(k, "default-expires") == 0)
+		parse_uint(x, k, v, 1, 31536000, &c->default_expires);
+	else if (strcmp(k, "max-contacts-by-aor") == 0)
+		parse_uint(x, k, v, 1, 1000, &c->max_contacts_by_aor);
+	else
+		error(x, "[module::Registrar]: unknown key '%s'", k);
+}
+
+static void
+set_sip(struct ctx *x, const char *k, const char *v)
+{
+	struct config *c = x->c;
+	if (strcmp(k, "transports") == 0) {
+		c->n_transports = 0;
+		each_word(x, v, add_transport);
+	} else if (strcmp(k, "max-message-size") == 0) {
+		parse_uint(x, k, v, 1024, 65535, &c->max_message_size);
+	} else if (strcmp(k, "max-headers") == 0) {
+		parse_uint(x, k, v, 8, 256, &c->max_headers);
+	} else if (strcmp(k, "idle-timeout") == 0) {
+		parse_uint(x, k, v, 5, 86400, &c->idle_timeout);
+	} else if (strcmp(k, "max-connections") == 0) {
+		parse_uint(x, k, v, 1, 65536, &c->max_connections);
+	} else {
+		error(x, "[sip]: unknown key '%s'", k);
+	}
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct ctx *x = user;
+
+	if (x->line_too_long)
+		return 1; /* already reported; the pieces inih made are not keys */
+	if (strcmp(section, "global") == 0) {
+		set_global(x, name, value);
+	} else if (strcmp(section, "module::Authentication") == 0) {
+		set_auth(x, name, value);
+	} else if (strcmp(section, "module::Registrar") == 0) {
+		set_registrar(x, name, value);
+	} else if (strcmp(section, "sip") == 0) {
+		set_sip(x, name, value);
+	} else {
+		for (int i = 0; later_sections[i]; i++)
+			if (strcmp(section, later_sections[i]) == 0 ||
+			    strncmp(section, "acl:", 4) == 0) {
+				error(x, "[%s]: not available in this version of pbxguard", section);
+				return 1;
+			}
+		error(x, "unknown section [%s]", section);
+	}
+	return 1;
+}
+
+/* inih only reports its first syntax error; we want every one. */
+static void
+check_syntax(struct ctx *x, const char *line)
+{
+	struct slice t = slice_trim(slice_cstr(line));
+
+	if (x->line_too_long || t.n == 0 || t.p[0] == ';' || t.p[0] == '#')
+		return;
+	if (line[0] == ' ' || line[0] == '\t')
+		return; /* a continuation line, which inih allows */
+	if (t.p[0] == '[') {
+		if (slice_find(t, ']') < 0)
+			error(x, "syntax error: section name without ']'");
+		return;
+	}
+	if (slice_find(t, '=') < 0 && slice_find(t, ':') < 0)
+		error(x, "syntax error: expected [section] or key = value");
+}
+
+/*
+ * inih reads through this so we know the line of every callback and can
+ * refuse over-long lines instead of letting inih split them silently.
+ */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct ctx *x = stream;
+	size_t n = 0;
+	int ch;
+
+	x->line++;
+	x->line_too_long = false;
+	for (;;) {
+		if (x->mem)
+			ch = x->mem[x->mempos] ? (unsigned char)x->mem[x->mempos++] : EOF;
+		else
+			ch = fgetc(x->f);
+		if (ch == EOF) {
+			if (n == 0)
+				return NULL;
+			break;
+		}
+		if (ch == '\n')
+			break;
+		if (n + 2 < (size_t)num) {
+			str[n++] = (char)ch;
+		} else if (!x->line_too_long) {
+			x->line_too_long = true;
+			error(x, "line longer than %d characters", num - 2);
+		}
+	}
+	str[n] = '\0';
+	check_syntax(x, str);
+	str[n++] = '\n';
+	str[n] = '\0';
+	return str;
+}
+
+static void
+finish(struct ctx *x)
+{
+	struct config *c = x->c;
+
+	x->line = 0;
+	if (c->n_transports == 0)
+		error(x, "[sip] transports: no listener configured");
+	if (c->n_auth_domains == 0 && c->auth_enabled)
+		warning(x, "auth-domains is empty: every request will be rejected");
+	if (!c->auth_enabled)
+		warning(x, "[module::Authentication] enabled=false: requests are NOT "
+		    "authenticated");
+	if (c->min_expires > c->max_expires)
+		error(x, "[module::Registrar] min-expires is above max-expires");
+	if (c->default_expires < c->min_expires || c->default_expires > c->max_expires)
+		error(x, "[module::Registrar] default-expires is outside min/max-expires");
+	if (c->realm[0] && c->n_auth_domains)
+		warning(x, "realm is set: stored md5/sha256 hashes only verify if they were "
+		    "made with realm '%s'", c->realm);
+	if (!c->statedir[0]) {
+		const char *home = getenv("HOME");
+		if (geteuid() == 0 || !home)
+			snprintf(c->statedir, sizeof(c->statedir), "/var/lib/pbxguard");
+		else
+			snprintf(c->statedir, sizeof(c->statedir), "%s/.local/state/pbxguard", home);
+	}
+	if (!c->file_path[0] &&
+	    (size_t)snprintf(c->file_path, sizeof(c->file_path), "%s/userdb", c->statedir) >=
+	    sizeof(c->file_path))
+		error(x, "statedir: path too long");
+	if (!c->security_log[0] &&
+	    (size_t)snprintf(c->security_log, sizeof(c->security_log), "%s/security.log",
+	    c->statedir) >= sizeof(c->security_log))
+		error(x, "statedir: path too long");
+}
+
+bool
+config_load(struct config *c, const char *path, struct config_errors *errs)
+{
+	struct ctx x = { .c = c, .errs = errs };
+	int rc;
+
+	config_defaults(c);
+	if (path) {
+		snprintf(c->source, sizeof(c->source), "%s", path);
+		x.fname = path;
+		x.f = fopen(path, "re");
+		if (!x.f) {
+			error(&x, "cannot open: %m");
+			return false;
+		}
+	} else {
+		snprintf(c->source, sizeof(c->source), "(embedded default)");
+		c->embedded = true;
+		x.fname = c->source;
+		x.mem = config_embedded_default;
+	}
+	rc = ini_parse_stream(reader, &x, handler, &x);
+	if (x.f)
+		fclose(x.f);
+	if (rc < 0) {
+		error(&x, "cannot read the file");
+	}
+	finish(&x);
+	return errs->n == 0;
+}

@@ -1,0 +1,165 @@
+#include "core/secevent.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+static FILE *seclog;
+
+static const char *const names[] = {
+	[SECEVENT_SUCCESSFUL_AUTH] = "SuccessfulAuth",
+	[SECEVENT_INVALID_ACCOUNT_ID] = "InvalidAccountID",
+	[SECEVENT_CHALLENGE_RESPONSE_FAILED] = "ChallengeResponseFailed",
+	[SECEVENT_INVALID_PASSWORD] = "InvalidPassword",
+	[SECEVENT_REQUEST_BAD_FORMAT] = "RequestBadFormat",
+	[SECEVENT_CHALLENGE_SENT] = "ChallengeSent",
+};
+
+const char *
+secevent_name(enum secevent_type t)
+{
+	return names[t];
+}
+
+bool
+secevent_open(const char *path)
+{
+	FILE *f;
+
+	if (!path || !*path)
+		return true;
+	f = fopen(path, "ae");
+	if (!f)
+		return false;
+	secevent_close();
+	seclog = f;
+	return true;
+}
+
+void
+secevent_close(void)
+{
+	if (seclog)
+		fclose(seclog);
+	seclog = NULL;
+}
+
+/* Appends to a bounded buffer; a line that does not fit is cut, never overrun. */
+struct out {
+	char *p;
+	size_t n, cap;
+};
+
+static void
+put(struct out *o, const char *s)
+{
+	size_t k = strlen(s);
+	if (o->n + k >= o->cap)
+		k = o->cap - o->n - 1;
+	memcpy(o->p + o->n, s, k);
+	o->n += k;
+	o->p[o->n] = '\0';
+}
+
+static void
+put_field(struct out *o, const char *key, const char *val)
+{
+	put(o, ",");
+	put(o, key);
+	put(o, "=\"");
+	put(o, val);
+	put(o, "\"");
+}
+
+static void
+put_untrusted(struct out *o, const char *key, struct slice val)
+{
+	char esc[LOG_ESCAPED_SIZE(128)];
+	put_field(o, key, log_escape(val, esc, sizeof(esc)));
+}
+
+static void
+put_addr(struct out *o, const char *key, const char *transport, const struct addr *a)
+{
+	char host[ADDR_STRLEN], buf[ADDR_STRLEN + 32];
+	if (!a)
+		return;
+	snprintf(buf, sizeof(buf), "%s/%s/%s/%u", addr_is_v6(a) ? "IPV6" : "IPV4",
+	    transport ? transport : "UDP", addr_host_str(a, host, sizeof(host)), addr_port(a));
+	put_field(o, key, buf);
+}
+
+size_t
+secevent_format(const struct secevent *ev, char *dst, size_t dstsz)
+{
+	struct out o = { dst, 0, dstsz };
+	char tv[64], when[32], sid[24];
+	struct timeval now;
+	struct tm tm;
+
+	if (dstsz == 0)
+		return 0;
+	dst[0] = '\0';
+	gettimeofday(&now, NULL);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	strftime(tv, sizeof(tv), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(tv + strlen(tv), sizeof(tv) - strlen(tv), ".%06ld+0000", (long)now.tv_usec);
+
+	snprintf(sid, sizeof(sid), "%ld", (long)getpid());
+	put(&o, "[");
+	put(&o, when);
+	put(&o, "] SECURITY[");
+	put(&o, sid);
+	put(&o, "] pbxguard: SecurityEvent=\"");
+	put(&o, names[ev->type]);
+	put(&o, "\"");
+	put_field(&o, "EventTV", tv);
+	put_field(&o, "Severity", ev->type == SECEVENT_SUCCESSFUL_AUTH ||
+	    ev->type == SECEVENT_CHALLENGE_SENT ? "Informational" : "Error");
+	put_field(&o, "Service", ev->service ? ev->service : "SIP");
+	put_field(&o, "EventVersion", ev->type == SECEVENT_SUCCESSFUL_AUTH ? "2" : "1");
+	put_untrusted(&o, "AccountID", ev->account);
+	put_untrusted(&o, "SessionID", ev->session);
+	put_addr(&o, "LocalAddress", ev->transport, ev->local);
+	put_addr(&o, "RemoteAddress", ev->transport, ev->remote);
+	switch (ev->type) {
+	case SECEVENT_SUCCESSFUL_AUTH:
+		put_field(&o, "UsingPassword", "1");
+		break;
+	case SECEVENT_CHALLENGE_RESPONSE_FAILED:
+		put_untrusted(&o, "Challenge", ev->challenge);
+		put_untrusted(&o, "ReceivedChallenge", ev->received_challenge);
+		put_untrusted(&o, "ReceivedHash", ev->received_hash);
+		break;
+	case SECEVENT_CHALLENGE_SENT:
+		put_untrusted(&o, "Challenge", ev->challenge);
+		break;
+	case SECEVENT_REQUEST_BAD_FORMAT:
+		put_untrusted(&o, "RequestType", ev->request_type);
+		put_untrusted(&o, "RequestParams", ev->request_params);
+		break;
+	default:
+		break;
+	}
+	return o.n;
+}
+
+void
+secevent_emit(const struct secevent *ev)
+{
+	char line[2048];
+
+	secevent_format(ev, line, sizeof(line));
+	if (seclog) {
+		fprintf(seclog, "%s\n", line);
+		fflush(seclog);
+	}
+	/* The operational log gets it too, minus its own timestamp prefix. */
+	log_msg(ev->type == SECEVENT_SUCCESSFUL_AUTH || ev->type == SECEVENT_CHALLENGE_SENT
+		? LOG_INFO : LOG_NOTICE, "%s", strchr(line, ']') ? strchr(line, ']') + 2 : line);
+}

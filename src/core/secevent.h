@@ -1,0 +1,47 @@
+/*
+ * Security events, one line each, in the format of Asterisk's
+ * res_security_log so that fail2ban's stock "asterisk" filter and every
+ * tool built for it reads pbxguard unchanged. Network-supplied strings
+ * are escaped (a '"' never appears inside a value, so a crafted user name
+ * cannot forge a RemoteAddress="..." field and get somebody else banned).
+ */
+#ifndef PBX_SECEVENT_H
+#define PBX_SECEVENT_H
+
+#include <stdbool.h>
+
+#include "core/addr.h"
+#include "core/slice.h"
+
+enum secevent_type {
+	SECEVENT_SUCCESSFUL_AUTH,
+	SECEVENT_INVALID_ACCOUNT_ID,
+	SECEVENT_CHALLENGE_RESPONSE_FAILED,
+	SECEVENT_INVALID_PASSWORD,
+	SECEVENT_REQUEST_BAD_FORMAT,
+	SECEVENT_CHALLENGE_SENT,
+};
+
+struct secevent {
+	enum secevent_type type;
+	const char *service;		/* "SIP" */
+	const char *transport;		/* "UDP", "TCP", "TLS" */
+	const struct addr *local, *remote;
+	struct slice account;		/* AccountID, as the peer gave it */
+	struct slice session;		/* SessionID: the SIP Call-ID */
+	struct slice challenge;		/* nonce we expected/issued */
+	struct slice received_challenge;/* nonce the peer answered */
+	struct slice received_hash;	/* the peer's response */
+	struct slice request_type;	/* RequestBadFormat: what was wrong */
+	struct slice request_params;
+};
+
+const char *secevent_name(enum secevent_type t);
+/* NULL: events go only to the operational log. Returns false on open error. */
+bool secevent_open(const char *path);
+void secevent_close(void);
+/* Formats the line into dst (for tests); returns its length. */
+size_t secevent_format(const struct secevent *ev, char *dst, size_t dstsz);
+void secevent_emit(const struct secevent *ev);
+
+#endif

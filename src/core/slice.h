@@ -1,0 +1,56 @@
+/*
+ * Slices: a (pointer, length) view into bytes someone else owns.
+ * Every parser in pbxguard works on slices; nothing here assumes a NUL.
+ */
+#ifndef PBX_SLICE_H
+#define PBX_SLICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct slice {
+	const char *p;
+	size_t n;
+};
+
+#define SLICE_NULL ((struct slice){ NULL, 0 })
+#define SLICE_LIT(s) ((struct slice){ (s), sizeof(s) - 1 })
+
+struct slice slice_cstr(const char *s);
+struct slice slice_sub(struct slice s, size_t off, size_t n);
+struct slice slice_trim(struct slice s);
+bool slice_eq(struct slice a, struct slice b);
+bool slice_eq_cstr(struct slice a, const char *b);
+bool slice_caseeq(struct slice a, struct slice b);
+bool slice_caseeq_cstr(struct slice a, const char *b);
+bool slice_startswith_case(struct slice s, const char *prefix);
+/* Index of the first c in s, or -1. */
+long slice_find(struct slice s, char c);
+/* Split s at the first c: head before, *rest after (empty if no c). */
+struct slice slice_cut(struct slice s, char c, struct slice *rest);
+
+/*
+ * Range-checked unsigned decimal: the whole slice must be digits, the
+ * value within [min, max]. Returns false (and leaves *out alone) otherwise.
+ */
+bool slice_to_u64(struct slice s, uint64_t min, uint64_t max, uint64_t *out);
+/* The same for hex digits (either case). */
+bool slice_hex_to_u64(struct slice s, uint64_t max, uint64_t *out);
+
+/* Copy into a NUL-terminated buffer; false if it does not fit. */
+bool slice_copy(struct slice s, char *dst, size_t dstsz);
+/* malloc'd NUL-terminated copy, or NULL. */
+char *slice_dup(struct slice s);
+
+/* Constant-time equality of two byte strings of possibly different length. */
+bool ct_equal(const void *a, size_t an, const void *b, size_t bn);
+/* Constant-time, case-insensitive equality for hex digests. */
+bool ct_hex_equal(struct slice a, struct slice b);
+
+/* Lowercase hex of n bytes into dst (2n+1 bytes). */
+void hex_encode(const uint8_t *src, size_t n, char *dst);
+/* Decode exactly 2*n hex digits; false on a bad digit or length. */
+bool hex_decode(struct slice s, uint8_t *dst, size_t n);
+
+#endif

@@ -1,0 +1,50 @@
+/* pbxguard: one binary, subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/cmds.h"
+
+#ifndef PBXGUARD_VERSION
+#define PBXGUARD_VERSION "0.1.0"
+#endif
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: pbxguard COMMAND [ARGS]\n"
+	    "\n"
+	    "  serve [-c FILE] [--check] [-v]    run the daemon in the foreground; with no -c\n"
+	    "                                    it runs on its embedded, loopback-only default\n"
+	    "  userdb add|passwd|del|list|verify FILE user@domain\n"
+	    "                                    manage a Flexisip userdb file\n"
+	    "  help                              this text\n"
+	    "  version                           print the version\n"
+	    "\n"
+	    "See pbxguard(8) and pbxguard.conf(5).\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "userdb") == 0)
+		return cmd_userdb(argc - 1, argv + 1);
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("pbxguard %s\n", PBXGUARD_VERSION);
+		return 0;
+	}
+	fprintf(stderr, "pbxguard: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,201 @@
+/* pbxguard serve: configuration, listeners, signals, periodic chores. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/secevent.h"
+#include "daemon/cmds.h"
+#include "daemon/demo.h"
+#include "guard/digest.h"
+#include "guard/guard.h"
+#include "sip/server.h"
+#include "sip/transport.h"
+#include "store/store.h"
+
+struct daemon {
+	struct config cfg;
+	struct store *store;
+	struct guard *guard;
+	struct sip_server sip;
+	struct sip_transports *tp;
+	struct event_base *base;
+	struct event *sigs[3];
+	struct event *tick;
+};
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)what;
+
+	if (sig == SIGHUP) {
+		log_notice("SIGHUP: re-reading the credential store");
+		guard_refresh(d->guard, true);
+		return;
+	}
+	log_notice("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	event_base_loopbreak(d->base);
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)fd;
+	(void)what;
+	guard_refresh(d->guard, false);
+	registrar_sweep(d->sip.reg, time(NULL));
+}
+
+static int
+print_errors(const struct config_errors *e)
+{
+	for (size_t i = 0; i < e->nwarn; i++)
+		fprintf(stderr, "%s\n", e->warn[i]);
+	for (size_t i = 0; i < e->n; i++)
+		fprintf(stderr, "%s\n", e->msg[i]);
+	return e->n ? 1 : 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: pbxguard serve [-c FILE] [--check] [-v]\n");
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon d;
+	struct config_errors errs = { 0 };
+	const char *path = NULL;
+	bool check = false, verbose = false;
+	char err[512];
+	int c, rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'k':
+			check = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return 2;
+	}
+	if (!digest_init()) {
+		fprintf(stderr, "pbxguard: OpenSSL lacks MD5, SHA-256 or SHA-512/256\n");
+		return 1;
+	}
+
+	bool ok = config_load(&d.cfg, path, &errs);
+	if (check) {
+		/* --check also loads the credential store: its errors count too. */
+		if (ok && !d.cfg.embedded) {
+			struct store *s = store_file_open(d.cfg.file_path, err, sizeof(err));
+			if (!s) {
+				fprintf(stderr, "%s\n", err);
+				ok = false;
+			}
+			store_free(s);
+		}
+		rc = print_errors(&errs) || !ok ? 1 : 0;
+		if (rc == 0)
+			printf("%s: configuration OK\n", d.cfg.source);
+		goto out;
+	}
+	print_errors(&errs);
+	if (!ok)
+		goto out;
+	log_set_level(verbose ? LOG_DEBUG : (enum log_level)d.cfg.log_level);
+
+	if (d.cfg.embedded && demo_prepare(&d.cfg) < 0)
+		goto out;
+	if (!secevent_open(d.cfg.security_log))
+		log_warn("cannot open security log %s: %s (events go to this log only)",
+		    d.cfg.security_log, strerror(errno));
+	if (!(d.store = store_file_open(d.cfg.file_path, err, sizeof(err)))) {
+		log_err("%s", err);
+		log_err("not starting: fix the userdb (pbxguard serve --check -c FILE lists problems)");
+		goto out;
+	}
+	if (!(d.guard = guard_new(&d.cfg, d.store)) || !sip_server_init(&d.sip, &d.cfg, d.guard)) {
+		log_err("out of memory");
+		goto out;
+	}
+	if (!(d.base = event_base_new()))
+		goto out;
+	if (!(d.tp = sip_transports_start(d.base, &d.sip, &d.cfg, d.cfg.embedded)))
+		goto out;
+	log_notice("pbxguard ready: configuration %s, %zu accounts from %s, security events to %s",
+	    d.cfg.source, d.store->ops->count(d.store->impl), d.cfg.file_path,
+	    d.cfg.security_log);
+
+	int signums[3] = { SIGINT, SIGTERM, SIGHUP };
+	for (int i = 0; i < 3; i++) {
+		d.sigs[i] = evsignal_new(d.base, signums[i], on_signal, &d);
+		if (!d.sigs[i] || event_add(d.sigs[i], NULL) < 0)
+			goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	d.tick = event_new(d.base, -1, EV_PERSIST, on_tick, &d);
+	struct timeval two = { 2, 0 };
+	if (!d.tick || event_add(d.tick, &two) < 0)
+		goto out;
+
+	event_base_dispatch(d.base);
+	log_notice("stopped: %llu requests, %llu authenticated, %llu refused, %llu challenges, "
+	    "%llu malformed", (unsigned long long)d.sip.n_requests,
+	    (unsigned long long)d.sip.n_auth_ok, (unsigned long long)d.sip.n_auth_fail,
+	    (unsigned long long)d.sip.n_challenges, (unsigned long long)d.sip.n_bad);
+	rc = 0;
+out:
+	sip_transports_stop(d.tp);
+	for (int i = 0; i < 3; i++)
+		if (d.sigs[i])
+			event_free(d.sigs[i]);
+	if (d.tick)
+		event_free(d.tick);
+	if (d.base)
+		event_base_free(d.base);
+	sip_server_destroy(&d.sip);
+	guard_free(d.guard);
+	store_free(d.store);
+	secevent_close();
+	config_free(&d.cfg);
+	config_errors_free(&errs);
+	digest_shutdown();
+	return rc;
+}

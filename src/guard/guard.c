@@ -1,0 +1,332 @@
+#include "guard/guard.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "core/log.h"
+#include "core/rand.h"
+
+struct guard {
+	const struct config *cfg;
+	struct store *store;
+	struct nonce_ctx nonces;
+	/* Unknown accounts are verified against this, so they cost the same. */
+	char dummy_ha1[DIGEST_NALGOS][DIGEST_MAX_HEX + 1];
+};
+
+struct guard *
+guard_new(const struct config *cfg, struct store *store)
+{
+	struct guard *g = calloc(1, sizeof(*g));
+	uint8_t r[32];
+
+	if (!g)
+		return NULL;
+	if (!nonce_ctx_init(&g->nonces, NULL, cfg->nonce_expires, cfg->nonce_table)) {
+		free(g);
+		return NULL;
+	}
+	g->cfg = cfg;
+	g->store = store;
+	for (int a = 0; a < DIGEST_NALGOS; a++) {
+		rand_bytes(r, sizeof(r));
+		hex_encode(r, digest_hex_len((enum digest_algo)a) / 2, g->dummy_ha1[a]);
+	}
+	return g;
+}
+
+void
+guard_free(struct guard *g)
+{
+	if (!g)
+		return;
+	nonce_ctx_free(&g->nonces);
+	OPENSSL_cleanse(g, sizeof(*g));
+	free(g);
+}
+
+enum guard_admit
+guard_admit(struct guard *g, const struct guard_source *src)
+{
+	(void)g;
+	(void)src;
+	return GUARD_ADMIT;
+}
+
+bool
+guard_domain_allowed(const struct guard *g, struct slice domain)
+{
+	char d[256];
+
+	if (!slice_copy(domain, d, sizeof(d)))
+		return false;
+	for (size_t i = 0; i < g->cfg->n_auth_domains; i++)
+		if (fnmatch(g->cfg->auth_domains[i], d, FNM_CASEFOLD) == 0)
+			return true;
+	return false;
+}
+
+void
+guard_refresh(struct guard *g, bool force)
+{
+	if (g->store->ops->refresh)
+		g->store->ops->refresh(g->store->impl, force);
+}
+
+static void
+make_challenge(struct guard *g, const struct guard_auth_request *rq, struct slice realm,
+    const struct digest_alg *algs, size_t nalgs, bool stale, struct guard_verdict *v)
+{
+	struct guard_challenge *ch = &v->ch;
+
+	slice_copy(realm, ch->realm, sizeof(ch->realm));
+	nonce_make(&g->nonces, rq->now, realm, ch->nonce);
+	memcpy(ch->algs, algs, nalgs * sizeof(*algs));
+	ch->nalgs = nalgs;
+	ch->qop = !g->cfg->disable_qop_auth;
+	ch->stale = stale;
+}
+
+static void
+set_event(struct guard_verdict *v, enum secevent_type t, const struct guard_auth_request *rq,
+    const struct guard_proof *p)
+{
+	v->has_event = true;
+	v->event = t;
+	v->account = p && p->username.n ? p->username : rq->user;
+	if (p) {
+		v->received_nonce = p->nonce;
+		v->received_hash = p->response;
+	}
+}
+
+static bool
+is_hex(struct slice s)
+{
+	for (size_t i = 0; i < s.n; i++) {
+		char c = (char)(s.p[i] | 0x20);
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+/* The credential to verify: ours (realm), offered, strongest; -1 if none. */
+static int
+pick_proof(const struct guard_auth_request *rq, struct slice realm,
+    const struct digest_alg *offered, size_t noffered, struct digest_alg *alg)
+{
+	int best = -1;
+
+	for (size_t i = 0; i < rq->nproofs; i++) {
+		const struct guard_proof *p = &rq->proofs[i];
+		struct digest_alg a = { DIGEST_MD5, false };
+		if (!slice_eq(p->realm, realm))
+			continue; /* for another hop */
+		if (p->algorithm.n && !digest_alg_parse(p->algorithm, &a))
+			continue;
+		bool ok = false;
+		for (size_t k = 0; k < noffered; k++)
+			ok |= offered[k].algo == a.algo && offered[k].sess == a.sess;
+		if (!ok)
+			continue;
+		if (best < 0 || a.algo > alg->algo) {
+			best = (int)i;
+			*alg = a;
+		}
+	}
+	return best;
+}
+
+/* Field checks shared by every algorithm; NULL if fine, else the reason. */
+static const char *
+check_proof(const struct guard *g, const struct guard_proof *p, struct digest_alg alg,
+    bool *rfc2069)
+{
+	*rfc2069 = false;
+	if (!p->username.n || !p->nonce.n || !p->uri.n || !p->response.n)
+		return "Authorization lacks username, nonce, uri or response";
+	if (p->response.n != digest_hex_len(alg.algo) || !is_hex(p->response))
+		return "malformed digest response";
+	if (!p->qop.n) {
+		if (alg.sess)
+			return "-sess algorithm without qop";
+		*rfc2069 = true;
+		return NULL;
+	}
+	if (!slice_caseeq_cstr(p->qop, "auth") && !slice_caseeq_cstr(p->qop, "auth-int"))
+		return "unsupported qop";
+	if (!p->nc.n && !p->cnonce.n && g->cfg->disable_qop_auth && !alg.sess) {
+		/* qop sent although none was offered (svcrack does): RFC 2069 form. */
+		*rfc2069 = true;
+		return NULL;
+	}
+	if (p->nc.n != 8 || !is_hex(p->nc) || !p->cnonce.n)
+		return "qop without a valid nc and cnonce";
+	return NULL;
+}
+
+void
+guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
+    struct guard_verdict *v)
+{
+	const struct config *cfg = g->cfg;
+	struct digest_alg offered[CONFIG_MAX_ALGOS], alg = { DIGEST_MD5, false };
+	struct account acct;
+	struct slice realm;
+	size_t noffered = 0;
+	bool known;
+
+	memset(v, 0, sizeof(*v));
+	if (!cfg->auth_enabled) {
+		v->outcome = GUARD_OK;
+		return;
+	}
+	if (!guard_domain_allowed(g, rq->domain)) {
+		v->outcome = GUARD_DOMAIN_REFUSED;
+		v->reason = "Domain forbidden";
+		set_event(v, SECEVENT_INVALID_ACCOUNT_ID, rq, NULL);
+		return;
+	}
+	realm = cfg->realm[0] ? slice_cstr(cfg->realm) : rq->domain;
+
+	switch (store_lookup(g->store, rq->user, rq->domain, &acct)) {
+	case STORE_FOUND:
+		known = true;
+		break;
+	case STORE_NOT_FOUND:
+		known = false;
+		break;
+	default:
+		v->outcome = GUARD_UNAVAILABLE;
+		v->reason = "credential store unavailable";
+		return;
+	}
+
+	/* Flexisip: what is stored decides what can be offered. */
+	for (size_t i = 0; i < cfg->n_algos; i++)
+		if (!known || acct.has_clrtxt || acct.has_ha1[cfg->algos[i].algo])
+			offered[noffered++] = cfg->algos[i];
+	if (noffered == 0) {
+		log_warn("account has no hash for any of available-algorithms; refusing");
+		v->outcome = GUARD_FORBIDDEN;
+		v->reason = "Forbidden";
+		set_event(v, SECEVENT_INVALID_ACCOUNT_ID, rq, NULL);
+		goto out;
+	}
+
+	int pi = pick_proof(rq, realm, offered, noffered, &alg);
+	if (pi < 0) {
+		v->outcome = GUARD_CHALLENGE;
+		make_challenge(g, rq, realm, offered, noffered, false, v);
+		goto out;
+	}
+	const struct guard_proof *p = &rq->proofs[pi];
+	bool rfc2069;
+	const char *bad = check_proof(g, p, alg, &rfc2069);
+	if (bad) {
+		v->outcome = GUARD_BAD_REQUEST;
+		v->reason = bad;
+		set_event(v, SECEVENT_REQUEST_BAD_FORMAT, rq, p);
+		goto out;
+	}
+
+	int64_t issued = 0;
+	uint64_t nid = 0;
+	enum nonce_status ns = nonce_check(&g->nonces, rq->now, realm, p->nonce, &issued, &nid);
+	if (ns == NONCE_INVALID) {
+		/* Not a nonce of ours (or another realm's): a fresh challenge. */
+		v->outcome = GUARD_CHALLENGE;
+		make_challenge(g, rq, realm, offered, noffered, false, v);
+		goto out;
+	}
+
+	/* HA1: stored, or from the clear text, or the dummy for unknown users. */
+	char ha1[DIGEST_MAX_HEX + 1], want[DIGEST_MAX_HEX + 1];
+	bool name_ok = known && slice_eq(p->username, slice_cstr(acct.userid));
+	if (known && acct.has_ha1[alg.algo] && !(acct.has_clrtxt && cfg->realm[0]))
+		memcpy(ha1, acct.ha1[alg.algo], sizeof(ha1));
+	else if (known && acct.has_clrtxt)
+		digest_ha1(alg.algo, p->username, realm, slice_cstr(acct.clrtxt), ha1);
+	else
+		memcpy(ha1, g->dummy_ha1[alg.algo], sizeof(ha1));
+
+	struct digest_input in = {
+		.alg = alg, .ha1 = slice_cstr(ha1), .nonce = p->nonce,
+		.cnonce = rfc2069 ? SLICE_NULL : p->cnonce, .nc = rfc2069 ? SLICE_NULL : p->nc,
+		.qop = rfc2069 ? SLICE_NULL : p->qop, .method = rq->method, .uri = p->uri,
+		.body = rq->body,
+	};
+	digest_response(&in, want);
+	bool match = ct_hex_equal(slice_cstr(want), p->response) & name_ok;
+	OPENSSL_cleanse(ha1, sizeof(ha1));
+	OPENSSL_cleanse(want, sizeof(want));
+
+	if (!match) {
+		v->outcome = GUARD_FORBIDDEN;
+		v->reason = "Forbidden";
+		set_event(v, known && name_ok ? SECEVENT_CHALLENGE_RESPONSE_FAILED
+		    : SECEVENT_INVALID_ACCOUNT_ID, rq, p);
+		if (cfg->no_403) {
+			v->challenge_too = true;
+			make_challenge(g, rq, realm, offered, noffered, false, v);
+		}
+		goto out;
+	}
+	if (ns == NONCE_EXPIRED) {
+		v->outcome = GUARD_CHALLENGE;
+		make_challenge(g, rq, realm, offered, noffered, true, v);
+		goto out;
+	}
+	uint64_t nc = 0;
+	if (!rfc2069)
+		slice_hex_to_u64(p->nc, UINT32_MAX, &nc);
+	switch (nonce_use(&g->nonces, rq->now, nid, issued, (uint32_t)nc, rq->reqhash)) {
+	case NC_OK:
+		v->outcome = GUARD_OK;
+		set_event(v, SECEVENT_SUCCESSFUL_AUTH, rq, p);
+		break;
+	case NC_RETRANSMIT:
+		v->outcome = GUARD_OK; /* answered again, reported once */
+		break;
+	case NC_REPLAY:
+	case NC_FORGOTTEN:
+		/* Right password, used-up nonce: the client needs a new one. */
+		log_info("nonce-count not increasing (replay or reuse): asking for a new nonce");
+		v->outcome = GUARD_CHALLENGE;
+		make_challenge(g, rq, realm, offered, noffered, true, v);
+		break;
+	}
+out:
+	account_wipe(&acct);
+}
+
+void
+guard_report(struct guard *g, const struct guard_source *src, struct slice session,
+    const struct guard_verdict *v)
+{
+	(void)g;
+	if (!v->has_event)
+		return;
+	struct secevent ev = {
+		.type = v->event,
+		.service = src->service,
+		.transport = src->transport,
+		.local = src->local,
+		.remote = src->remote,
+		.account = v->account,
+		.session = session,
+		.received_challenge = v->received_nonce,
+		.challenge = v->received_nonce,
+		.received_hash = v->received_hash,
+	};
+	if (v->event == SECEVENT_REQUEST_BAD_FORMAT) {
+		ev.request_type = slice_cstr("Authorization");
+		ev.request_params = slice_cstr(v->reason ? v->reason : "");
+	}
+	secevent_emit(&ev);
+}

@@ -1,0 +1,514 @@
+#include "sip/server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/rand.h"
+#include "core/sbuf.h"
+#include "sip/authhdr.h"
+#include "sip/uri.h"
+
+bool
+sip_server_init(struct sip_server *s, const struct config *cfg, struct guard *g)
+{
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	s->guard = g;
+	s->lim.max_message = cfg->max_message_size;
+	s->lim.max_headers = cfg->max_headers;
+	s->lim.max_line = 8192;
+	rand_bytes(&s->tag_seed, sizeof(s->tag_seed));
+	s->reg = registrar_new(cfg);
+	return s->reg != NULL;
+}
+
+void
+sip_server_destroy(struct sip_server *s)
+{
+	registrar_free(s->reg);
+	s->reg = NULL;
+}
+
+static uint64_t
+hash_slices(uint64_t seed, const struct slice *v, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL ^ seed;
+	for (size_t k = 0; k < n; k++) {
+		for (size_t i = 0; i < v[k].n; i++)
+			h = (h ^ (unsigned char)v[k].p[i]) * 1099511628211ULL;
+		h = (h ^ 0xff) * 1099511628211ULL;
+	}
+	return h ^ h >> 32;
+}
+
+/* ---- response building ------------------------------------------------ */
+
+/* The top Via, with received= and rport= filled in (RFC 3261 18.2.1, RFC 3581). */
+static void
+put_top_via(struct sbuf *b, struct slice via, const struct addr *src)
+{
+	struct sip_via v;
+	char host[ADDR_STRLEN];
+	struct slice item, list = via;
+
+	if (!sip_list_next(&list, &item))
+		return;
+	addr_host_str(src, host, sizeof(host));
+	sbuf_puts(b, "Via: ");
+	if (!sip_via_parse(item, &v)) {
+		sbuf_put(b, via);
+		sbuf_puts(b, "\r\n");
+		return;
+	}
+	sbuf_put(b, slice_sub(item, 0, (size_t)(v.params.p ? v.params.p - item.p : (long)item.n)));
+	struct slice rest = v.params, p;
+	while (rest.n) {
+		p = slice_cut(rest, ';', &rest);
+		struct slice key = slice_trim(slice_cut(p, '=', NULL));
+		if (key.n == 0 || slice_caseeq_cstr(key, "received"))
+			continue;
+		if (slice_caseeq_cstr(key, "rport")) {
+			sbuf_printf(b, ";rport=%u", addr_port(src));
+			continue;
+		}
+		sbuf_puts(b, ";");
+		sbuf_put(b, slice_trim(p));
+	}
+	sbuf_printf(b, ";received=%s", host);
+	if (list.n) { /* further Vias of the same header line */
+		sbuf_puts(b, ",");
+		sbuf_put(b, list);
+	}
+	sbuf_puts(b, "\r\n");
+}
+
+static void
+start_response(struct sip_server *s, struct sbuf *b, const struct sip_msg *m,
+    const struct sip_packet *pkt, unsigned code, const char *reason)
+{
+	bool first_via = true;
+	struct slice to = sip_hdr_get(m, SIP_H_TO), uri, params, tagv;
+
+	sbuf_printf(b, "SIP/2.0 %u %s\r\n", code, reason);
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		const struct sip_hdr *h = &m->hdrs[i];
+		if (h->id != SIP_H_VIA)
+			continue;
+		if (first_via) {
+			put_top_via(b, h->value, pkt->remote);
+			first_via = false;
+		} else {
+			sbuf_puts(b, "Via: ");
+			sbuf_put(b, h->value);
+			sbuf_puts(b, "\r\n");
+		}
+	}
+	sbuf_puts(b, "From: ");
+	sbuf_put(b, sip_hdr_get(m, SIP_H_FROM));
+	sbuf_puts(b, "\r\nTo: ");
+	sbuf_put(b, to);
+	if (code > 100 && sip_nameaddr(to, &uri, &params) && !sip_param(params, "tag", &tagv)) {
+		/* Stable per call leg, so retransmissions get the same tag. */
+		struct slice parts[2] = { sip_hdr_get(m, SIP_H_CALL_ID),
+			sip_hdr_get(m, SIP_H_FROM) };
+		sbuf_printf(b, ";tag=%016llx",
+		    (unsigned long long)hash_slices(s->tag_seed, parts, 2));
+	}
+	sbuf_puts(b, "\r\nCall-ID: ");
+	sbuf_put(b, sip_hdr_get(m, SIP_H_CALL_ID));
+	sbuf_puts(b, "\r\nCSeq: ");
+	sbuf_put(b, sip_hdr_get(m, SIP_H_CSEQ));
+	sbuf_puts(b, "\r\n");
+}
+
+static void
+finish_response(struct sbuf *b, struct sip_reply *out)
+{
+	sbuf_puts(b, "Content-Length: 0\r\n\r\n");
+	out->n = b->overflow ? 0 : b->n;
+	if (b->overflow)
+		log_warn("response larger than %d bytes: not sent", SIP_REPLY_MAX);
+}
+
+static void
+simple_response(struct sip_server *s, const struct sip_msg *m, const struct sip_packet *pkt,
+    unsigned code, const char *reason, struct sip_reply *out)
+{
+	struct sbuf b;
+	sbuf_init(&b, out->buf, sizeof(out->buf));
+	start_response(s, &b, m, pkt, code, reason);
+	finish_response(&b, out);
+}
+
+static void
+put_challenges(struct sbuf *b, const char *hdr, const struct guard_challenge *ch)
+{
+	for (size_t i = 0; i < ch->nalgs; i++) {
+		sbuf_printf(b, "%s: Digest realm=\"%s\", nonce=\"%s\", algorithm=%s", hdr,
+		    ch->realm, ch->nonce, digest_alg_name(ch->algs[i]));
+		if (ch->qop)
+			sbuf_puts(b, ", qop=\"auth\"");
+		if (ch->stale)
+			sbuf_puts(b, ", stale=true");
+		sbuf_puts(b, "\r\n");
+	}
+}
+
+static void
+challenge_response(struct sip_server *s, const struct sip_msg *m,
+    const struct sip_packet *pkt, bool is_register, const struct guard_challenge *ch,
+    struct sip_reply *out)
+{
+	struct sbuf b;
+	sbuf_init(&b, out->buf, sizeof(out->buf));
+	if (is_register) {
+		start_response(s, &b, m, pkt, 401, "Unauthorized");
+		put_challenges(&b, "WWW-Authenticate", ch);
+	} else {
+		start_response(s, &b, m, pkt, 407, "Proxy Authentication Required");
+		put_challenges(&b, "Proxy-Authenticate", ch);
+	}
+	finish_response(&b, out);
+	s->n_challenges++;
+}
+
+/* ---- REGISTER --------------------------------------------------------- */
+
+static const char *
+parse_contacts(struct sip_server *s, const struct sip_msg *m, struct reg_request *rq,
+    unsigned *too_brief)
+{
+	const struct config *cfg = s->cfg;
+	struct slice ehdr = sip_hdr_get(m, SIP_H_EXPIRES);
+	uint64_t dflt = cfg->default_expires, v;
+	bool have_expires_hdr = ehdr.p != NULL;
+
+	*too_brief = 0;
+	if (have_expires_hdr) {
+		if (!slice_to_u64(ehdr, 0, UINT32_MAX, &v))
+			return "bad Expires";
+		dflt = v;
+	}
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		if (m->hdrs[i].id != SIP_H_CONTACT)
+			continue;
+		struct slice list = m->hdrs[i].value, item, uri, params, val;
+		while (sip_list_next(&list, &item)) {
+			if (slice_eq_cstr(item, "*")) {
+				rq->star = true;
+				continue;
+			}
+			if (rq->ncontacts == REG_MAX_CONTACTS_PER_REQUEST)
+				return "too many contacts";
+			if (!sip_nameaddr(item, &uri, &params) || uri.n > 1024)
+				return "bad Contact";
+			uint64_t e = dflt;
+			if (sip_param(params, "expires", &val) && !slice_to_u64(val, 0, UINT32_MAX, &e))
+				return "bad Contact expires";
+			if (e > 0 && e < cfg->min_expires)
+				*too_brief = cfg->min_expires;
+			if (e > cfg->max_expires)
+				e = cfg->max_expires;
+			struct reg_contact *c = &rq->contacts[rq->ncontacts++];
+			c->uri = uri;
+			c->expires = (unsigned)e;
+			c->q = sip_param(params, "q", &val) ? val : SLICE_NULL;
+		}
+	}
+	if (rq->star && (rq->ncontacts > 0 || !have_expires_hdr || dflt != 0))
+		return "Contact: * needs Expires: 0 and no other contact";
+	return NULL;
+}
+
+static void
+do_register(struct sip_server *s, const struct sip_msg *m, const struct sip_packet *pkt,
+    const struct sip_uri *from, time_t now, struct sip_reply *out)
+{
+	struct slice touri, toparams, meth;
+	struct sip_uri to;
+	struct reg_request rq;
+	unsigned too_brief;
+	char aor[400];
+	const char *why;
+
+	if (!sip_nameaddr(sip_hdr_get(m, SIP_H_TO), &touri, &toparams) ||
+	    !sip_uri_parse(touri, &to)) {
+		simple_response(s, m, pkt, 400, "Bad To", out);
+		return;
+	}
+	/* The authenticated identity may only change its own bindings. */
+	if (!slice_eq(to.user, from->user) || !slice_caseeq(to.host, from->host)) {
+		simple_response(s, m, pkt, 403, "Third-party registration forbidden", out);
+		return;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.callid = sip_hdr_get(m, SIP_H_CALL_ID);
+	sip_cseq_parse(sip_hdr_get(m, SIP_H_CSEQ), &rq.cseq, &meth);
+	rq.source = pkt->remote;
+	rq.transport = pkt->transport;
+	if ((why = parse_contacts(s, m, &rq, &too_brief))) {
+		char reason[96];
+		snprintf(reason, sizeof(reason), "Bad Request (%s)", why);
+		simple_response(s, m, pkt, 400, reason, out);
+		return;
+	}
+	if (too_brief) {
+		struct sbuf b;
+		sbuf_init(&b, out->buf, sizeof(out->buf));
+		start_response(s, &b, m, pkt, 423, "Interval Too Brief");
+		sbuf_printf(&b, "Min-Expires: %u\r\n", too_brief);
+		finish_response(&b, out);
+		return;
+	}
+	/* AOR key: user as given, domain lower-cased (RFC 3261 19.1.4). */
+	int k = snprintf(aor, sizeof(aor), "%.*s@", (int)from->user.n, from->user.p);
+	for (size_t i = 0; i < from->host.n && (size_t)k + 1 < sizeof(aor); i++) {
+		char c = from->host.p[i];
+		aor[k++] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+	}
+	aor[k] = '\0';
+	switch (registrar_update(s->reg, slice_cstr(aor), &rq, now)) {
+	case REG_OK:
+		break;
+	case REG_OUT_OF_ORDER:
+		simple_response(s, m, pkt, 500, "Out Of Order CSeq", out);
+		return;
+	case REG_NO_MEMORY:
+		simple_response(s, m, pkt, 500, "Server Internal Error", out);
+		return;
+	}
+	size_t n;
+	const struct reg_binding *bd = registrar_lookup(s->reg, slice_cstr(aor), now, &n);
+	struct sbuf b;
+	sbuf_init(&b, out->buf, sizeof(out->buf));
+	start_response(s, &b, m, pkt, 200, "OK");
+	for (size_t i = 0; i < n; i++) {
+		sbuf_printf(&b, "Contact: <%s>;expires=%lld", bd[i].contact,
+		    (long long)(bd[i].expires_at - now));
+		if (bd[i].q[0])
+			sbuf_printf(&b, ";q=%s", bd[i].q);
+		sbuf_puts(&b, "\r\n");
+	}
+	finish_response(&b, out);
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+static void
+options_response(struct sip_server *s, const struct sip_msg *m, const struct sip_packet *pkt,
+    struct sip_reply *out)
+{
+	struct sbuf b;
+	sbuf_init(&b, out->buf, sizeof(out->buf));
+	start_response(s, &b, m, pkt, 200, "OK");
+	sbuf_puts(&b, "Allow: REGISTER, OPTIONS, ACK, CANCEL, BYE, INVITE\r\n"
+	    "Accept: application/sdp\r\n");
+	finish_response(&b, out);
+}
+
+/* Collects the Digest credentials of the request. */
+static size_t
+collect_proofs(const struct sip_msg *m, struct guard_proof *proofs, char *scratch,
+    const char **why)
+{
+	size_t n = 0, used = 0;
+
+	*why = NULL;
+	for (size_t i = 0; i < m->nhdrs && n < SIP_MAX_CREDENTIALS; i++) {
+		const struct sip_hdr *h = &m->hdrs[i];
+		if (h->id != SIP_H_AUTHORIZATION && h->id != SIP_H_PROXY_AUTHORIZATION)
+			continue;
+		if (sip_authhdr_parse(h->value, &proofs[n], scratch, SIP_AUTH_SCRATCH, &used, why))
+			n++;
+		else if (*why)
+			return n;
+	}
+	return n;
+}
+
+void
+sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_packet *pkt,
+    time_t now, struct sip_reply *out)
+{
+	struct guard_proof proofs[SIP_MAX_CREDENTIALS];
+	char scratch[SIP_AUTH_SCRATCH];
+	struct slice fromuri, fromparams, meth, branch = SLICE_NULL;
+	struct sip_uri from, ruri;
+	struct sip_via via;
+	uint32_t cseq;
+	const char *why;
+
+	out->n = 0;
+	out->close = false;
+	if (!m->is_request)
+		return; /* no transactions of our own yet: stray responses are dropped */
+	s->n_requests++;
+	if (!slice_eq_cstr(m->version, "SIP/2.0")) {
+		simple_response(s, m, pkt, 505, "Version Not Supported", out);
+		return;
+	}
+	if ((why = sip_check_request(m))) {
+		sip_handle_bad(s, m, pkt, why, out);
+		return;
+	}
+	if (!sip_cseq_parse(sip_hdr_get(m, SIP_H_CSEQ), &cseq, &meth) ||
+	    !slice_eq(meth, m->method)) {
+		sip_handle_bad(s, m, pkt, "bad CSeq", out);
+		return;
+	}
+	struct slice vl = sip_hdr_get(m, SIP_H_VIA), top;
+	if (!sip_list_next(&vl, &top) || !sip_via_parse(top, &via)) {
+		s->n_bad++;
+		return; /* without a usable Via there is nobody to answer */
+	}
+	sip_param(via.params, "branch", &branch);
+	if (!sip_nameaddr(sip_hdr_get(m, SIP_H_FROM), &fromuri, &fromparams) ||
+	    !sip_uri_parse(fromuri, &from)) {
+		sip_handle_bad(s, m, pkt, "bad From", out);
+		return;
+	}
+	struct slice touri, toparams;
+	struct sip_uri to;
+	if (!sip_nameaddr(sip_hdr_get(m, SIP_H_TO), &touri, &toparams) ||
+	    !sip_uri_parse(touri, &to)) {
+		sip_handle_bad(s, m, pkt, "bad To", out);
+		return;
+	}
+	struct slice mf = sip_hdr_get(m, SIP_H_MAX_FORWARDS);
+	uint64_t mfv;
+	if (mf.p && !slice_to_u64(mf, 0, 255, &mfv)) {
+		sip_handle_bad(s, m, pkt, "bad Max-Forwards", out);
+		return;
+	}
+	if (slice_eq_cstr(m->method, "ACK"))
+		return; /* ACKs our final response; never challenged */
+	if (!sip_uri_parse(m->ruri, &ruri)) {
+		simple_response(s, m, pkt, 416, "Unsupported URI Scheme", out);
+		return;
+	}
+	if (slice_eq_cstr(m->method, "CANCEL")) {
+		simple_response(s, m, pkt, 481, "Call/Transaction Does Not Exist", out);
+		return;
+	}
+	if (slice_eq_cstr(m->method, "OPTIONS") && ruri.user.n == 0) {
+		options_response(s, m, pkt, out);
+		return;
+	}
+
+	/* Authentication: the guard decides, we only frame the question. */
+	bool is_register = slice_eq_cstr(m->method, "REGISTER");
+	size_t nproofs = collect_proofs(m, proofs, scratch, &why);
+	struct guard_source src = { pkt->remote, pkt->local, pkt->transport, "SIP" };
+	struct guard_verdict v;
+	if (why) {
+		memset(&v, 0, sizeof(v));
+		v.outcome = GUARD_BAD_REQUEST;
+		v.reason = why;
+		v.has_event = true;
+		v.event = SECEVENT_REQUEST_BAD_FORMAT;
+		v.account = from.user;
+	} else {
+		struct slice rh[3] = { sip_hdr_get(m, SIP_H_CALL_ID), sip_hdr_get(m, SIP_H_CSEQ),
+			branch };
+		struct guard_auth_request rq = {
+			.user = from.user, .domain = from.host, .method = m->method,
+			.body = m->body, .proofs = proofs, .nproofs = nproofs,
+			.reqhash = hash_slices(s->tag_seed, rh, 3), .now = now,
+		};
+		guard_authenticate(s->guard, &rq, &v);
+	}
+	guard_report(s->guard, &src, sip_hdr_get(m, SIP_H_CALL_ID), &v);
+
+	switch (v.outcome) {
+	case GUARD_OK:
+		s->n_auth_ok++;
+		break;
+	case GUARD_CHALLENGE:
+		challenge_response(s, m, pkt, is_register, &v.ch, out);
+		return;
+	case GUARD_FORBIDDEN:
+		s->n_auth_fail++;
+		if (v.challenge_too)
+			challenge_response(s, m, pkt, is_register, &v.ch, out);
+		else
+			simple_response(s, m, pkt, 403, "Forbidden", out);
+		return;
+	case GUARD_DOMAIN_REFUSED:
+		s->n_auth_fail++;
+		simple_response(s, m, pkt, 403, "Domain forbidden", out);
+		return;
+	case GUARD_BAD_REQUEST: {
+		char reason[96];
+		snprintf(reason, sizeof(reason), "Bad Request (%s)", v.reason);
+		simple_response(s, m, pkt, 400, reason, out);
+		return;
+	}
+	case GUARD_UNAVAILABLE: {
+		struct sbuf b;
+		sbuf_init(&b, out->buf, sizeof(out->buf));
+		start_response(s, &b, m, pkt, 503, "Service Unavailable");
+		sbuf_puts(&b, "Retry-After: 5\r\n");
+		finish_response(&b, out);
+		return;
+	}
+	}
+
+	if (is_register) {
+		do_register(s, m, pkt, &from, now, out);
+		return;
+	}
+	if (slice_eq_cstr(m->method, "OPTIONS")) {
+		options_response(s, m, pkt, out);
+		return;
+	}
+	/* Authenticated, but there is nowhere to route it until an upstream exists. */
+	simple_response(s, m, pkt, 501, "Not Implemented (no upstream configured)", out);
+}
+
+void
+sip_handle_bad(struct sip_server *s, const struct sip_msg *m, const struct sip_packet *pkt,
+    const char *why, struct sip_reply *out)
+{
+	char reason[128], esc[96];
+
+	s->n_bad++;
+	out->n = 0;
+	log_info("bad SIP message from %s: %s", addr_str(pkt->remote, esc, sizeof(esc)), why);
+	/* Only requests get answers, and only if we know where the answer goes. */
+	if (!m->is_request || m->first[SIP_H_VIA] < 0 || m->first[SIP_H_FROM] < 0 ||
+	    m->first[SIP_H_TO] < 0 || m->first[SIP_H_CALL_ID] < 0 || m->first[SIP_H_CSEQ] < 0)
+		return;
+	if (slice_eq_cstr(m->method, "ACK"))
+		return;
+	snprintf(reason, sizeof(reason), "Bad Request (%s)", why);
+	simple_response(s, m, pkt, 400, reason, out);
+	struct secevent ev = {
+		.type = SECEVENT_REQUEST_BAD_FORMAT, .service = "SIP",
+		.transport = pkt->transport, .local = pkt->local, .remote = pkt->remote,
+		.session = sip_hdr_get(m, SIP_H_CALL_ID), .request_type = m->method,
+		.request_params = slice_cstr(why),
+	};
+	secevent_emit(&ev);
+}
+
+void
+sip_handle_datagram(struct sip_server *s, const struct sip_packet *pkt, time_t now,
+    struct sip_reply *out)
+{
+	static struct sip_msg m; /* 10 KiB: not on the stack of every packet */
+	const char *why;
+
+	out->n = 0;
+	out->close = false;
+	if (sip_keepalive_len(pkt->data) == pkt->data.n)
+		return; /* CRLF keep-alive: nothing to answer over UDP */
+	switch (sip_parse(pkt->data, false, &s->lim, &m, &why)) {
+	case SIP_PARSE_OK:
+		sip_handle_msg(s, &m, pkt, now, out);
+		break;
+	default:
+		sip_handle_bad(s, &m, pkt, why ? why : "malformed", out);
+		break;
+	}
+}

@@ -1,0 +1,60 @@
+/*
+ * The SIP front end's request handling, independent of sockets: one framed
+ * message in, at most one response out. Transports (transport.c) own I/O.
+ */
+#ifndef PBX_SIP_SERVER_H
+#define PBX_SIP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/addr.h"
+#include "core/config.h"
+#include "guard/guard.h"
+#include "sip/msg.h"
+#include "sip/registrar.h"
+
+#define SIP_REPLY_MAX 65535
+#define SIP_MAX_CREDENTIALS 8
+#define SIP_AUTH_SCRATCH 4096
+
+struct sip_packet {
+	struct slice data;
+	const struct addr *remote, *local;
+	const char *transport;	/* "UDP", "TCP" */
+	bool stream;
+};
+
+struct sip_reply {
+	char buf[SIP_REPLY_MAX];
+	size_t n;		/* 0: nothing to send */
+	bool close;		/* stream framing lost: close after sending */
+};
+
+struct sip_server {
+	const struct config *cfg;
+	struct guard *guard;
+	struct registrar *reg;
+	struct sip_limits lim;
+	uint64_t tag_seed;
+	/* Counters for the log and, later, metrics. */
+	uint64_t n_requests, n_bad, n_auth_ok, n_auth_fail, n_challenges;
+};
+
+bool sip_server_init(struct sip_server *s, const struct config *cfg, struct guard *g);
+void sip_server_destroy(struct sip_server *s);
+
+/* Parses and handles whatever message starts pkt->data (datagram mode) or a
+ * complete framed message (stream mode, already framed by the caller). */
+void sip_handle_msg(struct sip_server *s, const struct sip_msg *m,
+    const struct sip_packet *pkt, time_t now, struct sip_reply *out);
+/* A message that failed to parse: 400 with the reason, if we can address it. */
+void sip_handle_bad(struct sip_server *s, const struct sip_msg *m,
+    const struct sip_packet *pkt, const char *why, struct sip_reply *out);
+/* Datagram convenience: parse + handle. */
+void sip_handle_datagram(struct sip_server *s, const struct sip_packet *pkt, time_t now,
+    struct sip_reply *out);
+
+#endif

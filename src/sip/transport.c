@@ -1,0 +1,287 @@
+#include "sip/transport.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "core/log.h"
+
+struct listener {
+	struct sip_transports *owner;
+	enum transport_proto proto;
+	struct addr local;
+	int fd;				/* UDP */
+	struct event *ev;		/* UDP */
+	struct evconnlistener *lev;	/* TCP */
+};
+
+struct conn {
+	struct conn *prev, *next;	/* all open connections, for shutdown */
+	struct listener *l;
+	struct bufferevent *bev;
+	struct addr remote;
+};
+
+struct sip_transports {
+	struct event_base *base;
+	struct sip_server *srv;
+	const struct config *cfg;
+	struct listener l[CONFIG_MAX_TRANSPORTS];
+	size_t n;
+	size_t nconns;
+	struct conn *conns;
+	struct sip_reply *reply;	/* one, reused: no allocation per request */
+	char *dgram;			/* receive buffer */
+};
+
+static void
+udp_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+	struct sip_transports *t = l->owner;
+	(void)what;
+
+	/* Bounded batch, so one busy socket cannot starve the others. */
+	for (int i = 0; i < 64; i++) {
+		struct addr from;
+		from.len = sizeof(from.ss);
+		ssize_t n = recvfrom(fd, t->dgram, 65536, 0, (struct sockaddr *)&from.ss, &from.len);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warn("udp recvfrom: %s", strerror(errno));
+			return;
+		}
+		struct guard_source src = { &from, &l->local, "UDP", "SIP" };
+		if (guard_admit(t->srv->guard, &src) != GUARD_ADMIT)
+			continue; /* banned: dropped silently, before any parsing */
+		struct sip_packet pkt = { { t->dgram, (size_t)n }, &from, &l->local, "UDP", false };
+		sip_handle_datagram(t->srv, &pkt, time(NULL), t->reply);
+		if (t->reply->n > 0 &&
+		    sendto(fd, t->reply->buf, t->reply->n, 0, (struct sockaddr *)&from.ss,
+		    from.len) < 0)
+			log_debug("udp sendto: %s", strerror(errno));
+	}
+}
+
+static void
+conn_close(struct conn *c)
+{
+	struct sip_transports *t = c->l->owner;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		t->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	t->nconns--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void tcp_event(struct bufferevent *bev, short what, void *arg);
+
+/* Write callback once a connection is condemned: close when all is sent. */
+static void
+tcp_drained(struct bufferevent *bev, void *arg)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_close(arg);
+}
+
+static void
+tcp_read(struct bufferevent *bev, void *arg)
+{
+	static struct sip_msg m;
+	struct conn *c = arg;
+	struct sip_transports *t = c->l->owner;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	const char *why;
+
+	for (;;) {
+		size_t avail = evbuffer_get_length(in);
+		if (avail == 0)
+			return;
+		size_t take = avail < t->srv->lim.max_message ? avail : t->srv->lim.max_message;
+		unsigned char *p = evbuffer_pullup(in, (ssize_t)take);
+		struct slice data = { (const char *)p, take };
+		size_t ka = sip_keepalive_len(data);
+		if (ka > 0) {
+			/* RFC 5626: a CRLFCRLF ping gets a CRLF pong. */
+			if (ka >= 4)
+				bufferevent_write(bev, "\r\n", 2);
+			evbuffer_drain(in, ka);
+			continue;
+		}
+		struct sip_packet pkt = { data, &c->remote, &c->l->local, "TCP", true };
+		enum sip_parse_result r = sip_parse(data, true, &t->srv->lim, &m, &why);
+		if (r == SIP_PARSE_NEED_MORE)
+			return;
+		if (r == SIP_PARSE_BAD) {
+			/* Framing is lost: answer if we can, then close. */
+			sip_handle_bad(t->srv, &m, &pkt, why ? why : "malformed", t->reply);
+			bufferevent_disable(bev, EV_READ);
+			evbuffer_drain(in, evbuffer_get_length(in));
+			if (t->reply->n == 0) {
+				conn_close(c);
+				return;
+			}
+			bufferevent_setcb(bev, NULL, tcp_drained, tcp_event, c);
+			bufferevent_write(bev, t->reply->buf, t->reply->n);
+			return;
+		}
+		sip_handle_msg(t->srv, &m, &pkt, time(NULL), t->reply);
+		if (t->reply->n)
+			bufferevent_write(bev, t->reply->buf, t->reply->n);
+		evbuffer_drain(in, m.len);
+	}
+}
+
+static void
+tcp_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		conn_close(arg);
+}
+
+static void
+tcp_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct listener *l = arg;
+	struct sip_transports *t = l->owner;
+	struct conn *c;
+	struct addr from;
+	(void)lev;
+
+	memset(&from, 0, sizeof(from));
+	memcpy(&from.ss, sa, (size_t)salen < sizeof(from.ss) ? (size_t)salen : sizeof(from.ss));
+	from.len = (socklen_t)salen;
+	struct guard_source src = { &from, &l->local, "TCP", "SIP" };
+	if (guard_admit(t->srv->guard, &src) != GUARD_ADMIT ||
+	    t->nconns >= t->cfg->max_connections || !(c = calloc(1, sizeof(*c)))) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c->l = l;
+	c->remote = from;
+	c->bev = bufferevent_socket_new(t->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	t->nconns++;
+	c->next = t->conns;
+	if (t->conns)
+		t->conns->prev = c;
+	t->conns = c;
+	struct timeval idle = { (time_t)t->cfg->idle_timeout, 0 };
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	/* Never buffer more than one maximal message plus its successor's start. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, (size_t)t->srv->lim.max_message * 2);
+	bufferevent_setcb(c->bev, tcp_read, NULL, tcp_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static bool
+start_udp(struct sip_transports *t, struct listener *l)
+{
+	int one = 1;
+	int fd = socket(l->local.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	if (addr_is_v6(&l->local))
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&l->local.ss, l->local.len) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return false;
+	}
+	l->fd = fd;
+	l->ev = event_new(t->base, fd, EV_READ | EV_PERSIST, udp_read, l);
+	return l->ev && event_add(l->ev, NULL) == 0;
+}
+
+static bool
+start_tcp(struct sip_transports *t, struct listener *l)
+{
+	l->lev = evconnlistener_new_bind(t->base, tcp_accept, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
+	    (struct sockaddr *)&l->local.ss, (int)l->local.len);
+	return l->lev != NULL;
+}
+
+struct sip_transports *
+sip_transports_start(struct event_base *base, struct sip_server *srv,
+    const struct config *cfg, bool optional_v6)
+{
+	struct sip_transports *t = calloc(1, sizeof(*t));
+	char as[ADDR_STRLEN];
+
+	if (!t || !(t->reply = malloc(sizeof(*t->reply))) || !(t->dgram = malloc(65536))) {
+		log_err("out of memory");
+		goto bad;
+	}
+	t->base = base;
+	t->srv = srv;
+	t->cfg = cfg;
+	for (size_t i = 0; i < cfg->n_transports; i++) {
+		struct listener *l = &t->l[t->n];
+		memset(l, 0, sizeof(*l));
+		l->owner = t;
+		l->fd = -1;
+		l->proto = cfg->transports[i].proto;
+		l->local = cfg->transports[i].addr;
+		const char *name = l->proto == TP_UDP ? "udp" : "tcp";
+		bool ok = l->proto == TP_UDP ? start_udp(t, l) : start_tcp(t, l);
+		if (!ok) {
+			if (optional_v6 && addr_is_v6(&l->local)) {
+				log_warn("cannot listen on %s:%s (%s); going on without it", name,
+				    addr_str(&l->local, as, sizeof(as)), strerror(errno));
+				continue;
+			}
+			log_err("cannot listen on %s:%s: %s", name,
+			    addr_str(&l->local, as, sizeof(as)), strerror(errno));
+			t->n++;
+			goto bad;
+		}
+		t->n++;
+		log_notice("listening on %s:%s", name, addr_str(&l->local, as, sizeof(as)));
+	}
+	return t;
+bad:
+	sip_transports_stop(t);
+	return NULL;
+}
+
+void
+sip_transports_stop(struct sip_transports *t)
+{
+	if (!t)
+		return;
+	while (t->conns)
+		conn_close(t->conns);
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->l[i].ev)
+			event_free(t->l[i].ev);
+		if (t->l[i].fd >= 0)
+			close(t->l[i].fd);
+		if (t->l[i].lev)
+			evconnlistener_free(t->l[i].lev);
+	}
+	free(t->reply);
+	free(t->dgram);
+	free(t);
+}
