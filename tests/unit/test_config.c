@@ -1,0 +1,164 @@
+#include "testutil.h"
+
+#include "core/config.h"
+
+static char dir[64], path[128];
+
+static bool
+load(const char *text, struct config *c, struct config_errors *e)
+{
+	write_file(path, text);
+	memset(e, 0, sizeof(*e));
+	return config_load(c, path, e);
+}
+
+static bool
+has_error(const struct config_errors *e, const char *needle)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strstr(e->msg[i], needle))
+			return true;
+	return false;
+}
+
+static void
+test_embedded_default(void **state)
+{
+	struct config c;
+	struct config_errors e = { 0 };
+	(void)state;
+	assert_true(config_load(&c, NULL, &e));
+	assert_int_equal(e.n, 0);
+	assert_true(c.embedded);
+	assert_int_equal(c.n_transports, 4);
+	for (size_t i = 0; i < c.n_transports; i++) { /* loopback only */
+		char h[64];
+		addr_host_str(&c.transports[i].addr, h, sizeof(h));
+		assert_true(strcmp(h, "127.0.0.1") == 0 || strcmp(h, "::1") == 0);
+	}
+	assert_int_equal(c.n_algos, 2);
+	assert_int_equal(c.algos[0].algo, DIGEST_SHA256);
+	assert_non_null(strstr(c.file_path, "/userdb"));
+	config_free(&c);
+	config_errors_free(&e);
+}
+
+static void
+test_flexisip_names(void **state)
+{
+	struct config c;
+	struct config_errors e;
+	(void)state;
+	assert_true(load("[global]\nstatedir = /tmp/x\n"
+	    "[module::Authentication]\n"
+	    "enabled=true\n"
+	    "auth-domains=example.com *.example2.org ; comment\n"
+	    "available-algorithms=SHA-512-256 SHA-256 MD5\n"
+	    "db-implementation=file\n"
+	    "file-path=/etc/flexisip/userdb\n"
+	    "nonce-expires=30\n"
+	    "realm=sip.example.com\n"
+	    "no-403=yes\n"
+	    "disable-qop-auth=false\n"
+	    "[module::Registrar]\nmax-expires=600\nmin-expires=30\ndefault-expires=300\n"
+	    "[sip]\ntransports = udp:127.0.0.1:5060 tcp:[::1]:5070 sip:*:5080;transport=tcp\n",
+	    &c, &e));
+	assert_int_equal(c.n_auth_domains, 2);
+	assert_string_equal(c.auth_domains[1], "*.example2.org");
+	assert_int_equal(c.n_algos, 3);
+	assert_int_equal(c.algos[0].algo, DIGEST_SHA512_256);
+	assert_int_equal(c.nonce_expires, 30);
+	assert_true(c.no_403);
+	assert_string_equal(c.file_path, "/etc/flexisip/userdb");
+	assert_string_equal(c.security_log, "/tmp/x/security.log");
+	assert_int_equal(c.n_transports, 3);
+	assert_int_equal(c.transports[1].proto, TP_TCP);
+	assert_true(addr_is_v6(&c.transports[1].addr));
+	assert_int_equal(addr_port(&c.transports[2].addr), 5080);
+	assert_int_equal(e.nwarn, 1); /* realm set */
+	config_free(&c);
+	config_errors_free(&e);
+}
+
+static void
+test_every_error_with_line(void **state)
+{
+	struct config c;
+	struct config_errors e;
+	(void)state;
+	assert_false(load("[module::Authentication]\n"		/* 1 */
+	    "nonce-expires = 0\n"				/* 2 */
+	    "available-algorithms = MD5 SHA-1\n"		/* 3 */
+	    "no-403 = maybe\n"					/* 4 */
+	    "colour = blue\n"					/* 5 */
+	    "this line has no equals sign\n"			/* 6 */
+	    "[sip]\n"						/* 7 */
+	    "transports = udp:localhost:5060 tls:127.0.0.1:5061 tcp:127.0.0.1:99999\n" /* 8 */
+	    "[bans]\n"						/* 9 */
+	    "maxretry = 3\n"					/* 10 */
+	    "[nonsense\n"					/* 11 */
+	    "[nowhere]\n"					/* 12 */
+	    "x = 1\n",						/* 13 */
+	    &c, &e));
+	assert_true(has_error(&e, ":2: nonce-expires: expected a whole number from 5 to 86400"));
+	assert_true(has_error(&e, ":3: available-algorithms: unknown algorithm 'SHA-1'"));
+	assert_true(has_error(&e, ":4: no-403: expected true or false"));
+	assert_true(has_error(&e, ":5: [module::Authentication]: unknown or unsupported key 'colour'"));
+	assert_true(has_error(&e, ":6: syntax error"));
+	assert_true(has_error(&e, ":8: transports: 'udp:localhost:5060'"));
+	assert_true(has_error(&e, ":8: transports: 'tls:127.0.0.1:5061': TLS is not available"));
+	assert_true(has_error(&e, ":8: transports: 'tcp:127.0.0.1:99999'"));
+	assert_true(has_error(&e, ":10: [bans]: not available in this version"));
+	assert_true(has_error(&e, ":11: syntax error: section name without ']'"));
+	assert_true(has_error(&e, ":13: unknown section [nowhere]"));
+	assert_true(has_error(&e, ":0: [sip] transports: no listener configured"));
+	for (size_t i = 0; i < e.n; i++)
+		assert_true(strncmp(e.msg[i], path, strlen(path)) == 0);
+	config_free(&c);
+	config_errors_free(&e);
+
+	char longline[400] = "[sip]\nmax-headers = ";
+	memset(longline + strlen(longline), '1', 300);
+	strcat(longline, "\n");
+	assert_false(load(longline, &c, &e));
+	assert_true(has_error(&e, ":2: line longer than"));
+	config_free(&c);
+	config_errors_free(&e);
+
+	memset(&e, 0, sizeof(e));
+	assert_false(config_load(&c, "/nonexistent/pbxguard.conf", &e));
+	assert_true(has_error(&e, "/nonexistent/pbxguard.conf:0: cannot open"));
+	config_errors_free(&e);
+}
+
+static void
+test_warnings(void **state)
+{
+	struct config c;
+	struct config_errors e;
+	(void)state;
+	assert_true(load("[module::Authentication]\nauth-domains =\nenabled = false\n"
+	    "[sip]\ntransports = udp:127.0.0.1:5060\n", &c, &e));
+	assert_int_equal(e.nwarn, 1);
+	assert_non_null(strstr(e.warn[0], "NOT authenticated"));
+	config_errors_free(&e);
+	assert_true(load("[sip]\ntransports = udp:127.0.0.1:5060\n", &c, &e));
+	assert_non_null(strstr(e.warn[0], "every request will be rejected"));
+	config_errors_free(&e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_embedded_default),
+		cmocka_unit_test(test_flexisip_names),
+		cmocka_unit_test(test_every_error_with_line),
+		cmocka_unit_test(test_warnings),
+	};
+	snprintf(path, sizeof(path), "%s/pbxguard.conf", test_tmpdir(dir, sizeof(dir)));
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	unlink(path);
+	rmdir(dir);
+	return rc;
+}

@@ -1,0 +1,46 @@
+/* Shared by the cmocka unit tests; they run from the project root. */
+#ifndef PBX_TESTUTIL_H
+#define PBX_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/slice.h"
+
+#define S(lit) slice_cstr(lit)
+
+static inline void
+assert_slice_equal(struct slice a, const char *b)
+{
+	char buf[1024];
+	slice_copy(slice_sub(a, 0, sizeof(buf) - 1), buf, sizeof(buf));
+	assert_string_equal(buf, b);
+}
+
+/* A fresh private temporary directory (mkdtemp). */
+static inline char *
+test_tmpdir(char *buf, size_t n)
+{
+	snprintf(buf, n, "/tmp/pbxguard-test-XXXXXX");
+	assert_non_null(mkdtemp(buf));
+	return buf;
+}
+
+static inline void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+#endif
