@@ -484,8 +484,10 @@ finish(struct ctx *x)
 		warning(x, "realm is set: stored md5/sha256 hashes only verify if they were "
 		    "made with realm '%s'", c->realm);
 	if (!c->statedir[0]) {
-		const char *home = getenv("HOME");
-		if (geteuid() == 0 || !home)
+		const char *home = getenv("HOME"), *env = getenv("PBXGUARD_STATEDIR");
+		if (env && *env)
+			snprintf(c->statedir, sizeof(c->statedir), "%s", env);
+		else if (geteuid() == 0 || !home)
 			snprintf(c->statedir, sizeof(c->statedir), "/var/lib/pbxguard");
 		else
 			snprintf(c->statedir, sizeof(c->statedir), "%s/.local/state/pbxguard", home);

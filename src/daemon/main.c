@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "daemon/cmds.h"
+#include "guard/digest.h"
 
 #ifndef PBXGUARD_VERSION
 #define PBXGUARD_VERSION "0.1.0"
@@ -31,10 +32,17 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(argv[1], "serve") == 0)
-		return cmd_serve(argc - 1, argv + 1);
-	if (strcmp(argv[1], "userdb") == 0)
-		return cmd_userdb(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0 || strcmp(argv[1], "userdb") == 0) {
+		/* Every command that hashes needs the OpenSSL methods fetched once. */
+		if (!digest_init()) {
+			fprintf(stderr, "pbxguard: OpenSSL lacks MD5, SHA-256 or SHA-512/256\n");
+			return 1;
+		}
+		int rc = argv[1][0] == 's' ? cmd_serve(argc - 1, argv + 1)
+					   : cmd_userdb(argc - 1, argv + 1);
+		digest_shutdown();
+		return rc;
+	}
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
 		usage(stdout);

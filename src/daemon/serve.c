@@ -115,11 +115,6 @@ cmd_serve(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	if (!digest_init()) {
-		fprintf(stderr, "pbxguard: OpenSSL lacks MD5, SHA-256 or SHA-512/256\n");
-		return 1;
-	}
-
 	bool ok = config_load(&d.cfg, path, &errs);
 	if (check) {
 		/* --check also loads the credential store: its errors count too. */
@@ -196,6 +191,5 @@ out:
 	secevent_close();
 	config_free(&d.cfg);
 	config_errors_free(&errs);
-	digest_shutdown();
 	return rc;
 }

@@ -288,6 +288,7 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 	switch (nonce_use(&g->nonces, rq->now, nid, issued, (uint32_t)nc, rq->reqhash)) {
 	case NC_OK:
 		v->outcome = GUARD_OK;
+		v->alg = alg;
 		set_event(v, SECEVENT_SUCCESSFUL_AUTH, rq, p);
 		break;
 	case NC_RETRANSMIT:

@@ -71,6 +71,7 @@ struct guard_verdict {
 	enum secevent_type event;
 	struct slice account;		/* as claimed, for the event */
 	struct slice received_nonce, received_hash;
+	struct digest_alg alg;		/* the algorithm verified, when OK */
 };
 
 struct guard *guard_new(const struct config *cfg, struct store *store);

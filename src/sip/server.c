@@ -423,6 +423,13 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 	switch (v.outcome) {
 	case GUARD_OK:
 		s->n_auth_ok++;
+		if (v.has_event) {
+			char who[LOG_ESCAPED_SIZE(64)], dom[LOG_ESCAPED_SIZE(64)], as[ADDR_STRLEN];
+			log_info("%s from %s: %s@%s authenticated with %s", pkt->transport,
+			    addr_str(pkt->remote, as, sizeof(as)),
+			    log_escape(from.user, who, sizeof(who)),
+			    log_escape(from.host, dom, sizeof(dom)), digest_alg_name(v.alg));
+		}
 		break;
 	case GUARD_CHALLENGE:
 		challenge_response(s, m, pkt, is_register, &v.ch, out);
