@@ -90,3 +90,41 @@ make_userdb() { # $1 = file, $2 = count, $3 = prefix
 }
 
 count() { grep -c -- "$1" "$2" || true; }
+
+# Registers $1 with password $2 using linphonec on 127.0.0.1:$3 (UDP).
+# 0 when LinphoneRegistrationOk shows in its log, 1 otherwise.
+linphone_register() {
+	local user=$1 pw=$2 port=$3 domain=${4:-example.org} home
+	home=$(mktemp -d "$T/home-$1.XXXX")
+	mkdir -p "$home/.local/share/linphone"
+	cat >"$home/rc" <<RC
+[sip]
+sip_port=-1
+sip_tcp_port=0
+sip_tls_port=0
+[proxy_0]
+reg_proxy=<sip:127.0.0.1:$port;transport=udp>
+reg_identity=sip:$user@$domain
+reg_expires=3600
+reg_sendregister=1
+[auth_info_0]
+username=$user
+passwd=$pw
+realm=$domain
+domain=$domain
+RC
+	mkfifo "$home/in"
+	HOME=$home linphonec -c "$home/rc" -d 6 -l "$home/log" <"$home/in" >/dev/null 2>&1 &
+	local pid=$!
+	exec 7>"$home/in" # hold stdin open: end of input means quit
+	local rc=1
+	for _ in $(seq 1 100); do
+		if grep -q "LinphoneRegistrationOk" "$home/log" 2>/dev/null; then rc=0; break; fi
+		grep -q "LinphoneRegistrationFailed" "$home/log" 2>/dev/null && break
+		sleep 0.1
+	done
+	kill -TERM $pid 2>/dev/null || true
+	wait $pid 2>/dev/null || true
+	exec 7>&-
+	return $rc
+}

@@ -9,41 +9,7 @@ cp "$ROOT/tests/vectors/userdb" "$T/userdb"
 write_conf $PORT "$T/userdb" "available-algorithms = SHA-256 MD5"
 start_daemon
 
-register() { # $1 = user, $2 = password -> 0 registered, 1 failed
-	local user=$1 pw=$2 home
-	home=$(mktemp -d "$T/home-$1.XXXX")
-	mkdir -p "$home/.local/share/linphone"
-	cat >"$home/rc" <<RC
-[sip]
-sip_port=-1
-sip_tcp_port=0
-sip_tls_port=0
-[proxy_0]
-reg_proxy=<sip:127.0.0.1:$PORT;transport=udp>
-reg_identity=sip:$user@example.org
-reg_expires=3600
-reg_sendregister=1
-[auth_info_0]
-username=$user
-passwd=$pw
-realm=example.org
-domain=example.org
-RC
-	mkfifo "$home/in"
-	HOME=$home linphonec -c "$home/rc" -d 6 -l "$home/log" <"$home/in" >/dev/null 2>&1 &
-	local pid=$!
-	exec 7>"$home/in" # hold stdin open: end of input means quit
-	local rc=1
-	for _ in $(seq 1 100); do
-		if grep -q "LinphoneRegistrationOk" "$home/log" 2>/dev/null; then rc=0; break; fi
-		grep -q "LinphoneRegistrationFailed" "$home/log" 2>/dev/null && break
-		sleep 0.1
-	done
-	kill -TERM $pid 2>/dev/null || true
-	wait $pid 2>/dev/null || true
-	exec 7>&-
-	return $rc
-}
+register() { linphone_register "$1" "$2" $PORT; }
 
 register user3 secret || fail "linphonec could not register user3"
 grep -q "user3@example.org authenticated with SHA-256" "$T/daemon.log" ||

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `pbxguard serve` with no configuration: loopback only, creates its state
+# directory and a demo account (printed once, stored hashed), says what it
+# listens on, and the demo account registers.
+. "$(dirname "$0")/lib.sh"
+export PBXGUARD_STATEDIR="$T/state"
+
+# Port 5060 is the default: make sure nobody else holds it.
+if ss -Hlun "sport = :5060" | grep -q . || ss -Hltn "sport = :5060" | grep -q .; then
+	fail "port 5060 is busy on this machine; cannot test the embedded default"
+fi
+"$PBXGUARD" serve >"$T/daemon.log" 2>&1 &
+DAEMON_PID=$!
+for _ in $(seq 1 100); do grep -q "pbxguard ready" "$T/daemon.log" && break; sleep 0.05; done
+grep -q "pbxguard ready: configuration (embedded default)" "$T/daemon.log" || fail "not ready: $(cat "$T/daemon.log")"
+for l in "udp:127.0.0.1:5060" "tcp:127.0.0.1:5060" "udp:\[::1\]:5060" "tcp:\[::1\]:5060"; do
+	grep -q "listening on $l" "$T/daemon.log" || fail "does not say it listens on $l"
+done
+! grep -q "listening on .*0\.0\.0\.0" "$T/daemon.log" || fail "listens beyond loopback"
+pw=$(sed -n 's/.*user 1000@localhost  password \([0-9a-f]*\)$/\1/p' "$T/daemon.log")
+[ ${#pw} = 16 ] || fail "no demo credentials printed"
+[ "$(stat -c %a "$T/state")" = 700 ] || fail "state dir mode"
+[ "$(stat -c %a "$T/state/userdb")" = 600 ] || fail "userdb mode"
+! grep -q "$pw" "$T/state/userdb" || fail "demo password stored in clear"
+pass "embedded default: loopback listeners, state dir 0700, demo userdb 0600 with hashes"
+
+linphone_register 1000 "$pw" 5060 localhost || fail "the demo account does not register"
+grep -q "1000@localhost authenticated with SHA-256" "$T/daemon.log" || fail "not SHA-256"
+pass "the demo account registers (SHA-256)"
+stop_daemon
+
+# Second start: nothing re-created, no credentials printed.
+sum=$(sha256sum <"$T/state/userdb")
+"$PBXGUARD" serve >"$T/daemon.log" 2>&1 &
+DAEMON_PID=$!
+for _ in $(seq 1 100); do grep -q "pbxguard ready" "$T/daemon.log" && break; sleep 0.05; done
+! grep -q "password" "$T/daemon.log" || fail "credentials printed again"
+[ "$(sha256sum <"$T/state/userdb")" = "$sum" ] || fail "userdb overwritten"
+stop_daemon
+pass "second start keeps the userdb and prints no credentials"
