@@ -20,6 +20,8 @@ slice_cstr(const char *s)
 struct slice
 slice_sub(struct slice s, size_t off, size_t n)
 {
+	if (!s.p)
+		return SLICE_NULL; /* no arithmetic on NULL, even + 0 */
 	if (off > s.n)
 		off = s.n;
 	if (n > s.n - off)
@@ -94,7 +96,7 @@ slice_cut(struct slice s, char c, struct slice *rest)
 	long i = slice_find(s, c);
 	if (i < 0) {
 		if (rest)
-			*rest = (struct slice){ s.p + s.n, 0 };
+			*rest = slice_sub(s, s.n, 0);
 		return s;
 	}
 	if (rest)

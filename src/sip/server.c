@@ -344,12 +344,13 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 	if (!m->is_request)
 		return; /* no transactions of our own yet: stray responses are dropped */
 	s->n_requests++;
-	if (!slice_eq_cstr(m->version, "SIP/2.0")) {
-		simple_response(s, m, pkt, 505, "Version Not Supported", out);
-		return;
-	}
+	/* Headers first: every response below copies them. */
 	if ((why = sip_check_request(m))) {
 		sip_handle_bad(s, m, pkt, why, out);
+		return;
+	}
+	if (!slice_eq_cstr(m->version, "SIP/2.0")) {
+		simple_response(s, m, pkt, 505, "Version Not Supported", out);
 		return;
 	}
 	if (!sip_cseq_parse(sip_hdr_get(m, SIP_H_CSEQ), &cseq, &meth) ||

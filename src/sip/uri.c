@@ -120,9 +120,15 @@ parse_hostport(struct slice hp, struct slice *host, unsigned *port)
 		else
 			portpart = SLICE_NULL;
 	} else {
-		*host = slice_cut(hp, ':', &portpart);
-		if (portpart.p == hp.p + hp.n)
-			portpart = SLICE_NULL;
+		long colon = slice_find(hp, ':');
+		if (colon < 0) {
+			*host = hp;
+		} else {
+			*host = slice_sub(hp, 0, (size_t)colon);
+			portpart = slice_sub(hp, (size_t)colon + 1, hp.n);
+			if (portpart.n == 0)
+				return false; /* "host:" */
+		}
 	}
 	if (host->n == 0 || host->n > 255)
 		return false;

@@ -204,6 +204,11 @@ test_methods(void **state)
 	    "CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
 	assert_true(strncmp(send_text(ver), "SIP/2.0 505 ", 12) == 0);
 
+	/* Wrong version and no To: nothing to address, no response, no crash. */
+	send_text("REGISTER sip:example.org SIP/1.0\r\nVia: SIP/2.0/UDP h:1;branch=z9hG4bKq\r\n"
+	    "From: <sip:a@example.org>;tag=1\r\nCall-ID: q1\r\nCSeq: 1 REGISTER\r\n\r\n");
+	assert_int_equal(out.n, 0);
+
 	const char *tel = "INVITE tel:+3312 SIP/2.0\r\nVia: SIP/2.0/UDP h:1;branch=z9hG4bKt\r\n"
 	    "From: <sip:a@example.org>;tag=1\r\nTo: <tel:+3312>\r\nCall-ID: t1\r\n"
 	    "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";

@@ -83,6 +83,9 @@ test_uri(void **state)
 	assert_false(sip_uri_parse(S("tel:+331234"), &u));
 	assert_false(sip_uri_parse(S("sip:@example.org"), &u));
 	assert_false(sip_uri_parse(S("sip:a@example.org:0"), &u));
+	assert_false(sip_uri_parse(S("sip:a@example.org:"), &u));
+	assert_true(sip_uri_parse(S("sip:a@example.org"), &u));
+	assert_int_equal(u.port, 0);
 	assert_false(sip_uri_parse(S("sip:a@example.org:65536"), &u));
 	assert_false(sip_uri_parse(S("sip:a@exa mple.org"), &u));
 	assert_false(sip_uri_parse(S("sip:a@[::1"), &u));

@@ -39,6 +39,11 @@ test_cut_trim(void **state)
 	assert_true(slice_caseeq(S("Call-ID"), S("call-id")));
 	assert_false(slice_caseeq(S("Call-ID"), S("call-i")));
 	assert_slice_equal(slice_sub(S("abc"), 2, 99), "c");
+	/* Total on the empty NULL slice (a missing header): no UB, empty results. */
+	assert_null(slice_sub(SLICE_NULL, 0, 0).p);
+	head = slice_cut(SLICE_NULL, ';', &rest);
+	assert_int_equal(head.n + rest.n, 0);
+	assert_int_equal(slice_trim(SLICE_NULL).n, 0);
 	assert_int_equal(slice_sub(S("abc"), 9, 1).n, 0);
 }
 

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target for a bounded time on a scratch copy of its
+# corpus (the committed corpus stays small). Fails on the first crash.
+set -euo pipefail
+build=${1:?build dir}
+secs=${2:-20}
+cd "$(dirname "$0")/.."
+work=$(mktemp -d /tmp/pbxguard-fuzz.XXXXXX)
+trap '[ -n "${FUZZ_KEEP:-}" ] || rm -rf "$work"' EXIT
+rc=0
+for target in sipmsg authhdr userdb config; do
+	mkdir -p "$work/$target"
+	cp fuzz/corpus/$target/* "$work/$target/"
+	dict=()
+	[ "$target" = sipmsg ] || [ "$target" = authhdr ] && dict=(-dict=fuzz/sip.dict)
+	echo "fuzz_$target: ${secs}s"
+	if ! "$build/fuzz_$target" "${dict[@]}" -max_total_time="$secs" -max_len=8192 \
+		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" \
+		"$work/$target" >"$work/$target.log" 2>&1; then
+		tail -40 "$work/$target.log"
+		ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* 2>/dev/null || true
+		echo "fuzz_$target: FAILED"
+		rc=1
+		continue
+	fi
+	grep -E "stat::number_of_executed_units|cov:" "$work/$target.log" | tail -2
+done
+[ $rc -eq 0 ] && echo "fuzz: 4 passed, 0 failed" || echo "fuzz: some target crashed"
+exit $rc
