@@ -16,7 +16,6 @@ static const char *const names[] = {
 	[SECEVENT_CHALLENGE_RESPONSE_FAILED] = "ChallengeResponseFailed",
 	[SECEVENT_INVALID_PASSWORD] = "InvalidPassword",
 	[SECEVENT_REQUEST_BAD_FORMAT] = "RequestBadFormat",
-	[SECEVENT_CHALLENGE_SENT] = "ChallengeSent",
 };
 
 const char *
@@ -119,8 +118,8 @@ secevent_format(const struct secevent *ev, char *dst, size_t dstsz)
 	put(&o, names[ev->type]);
 	put(&o, "\"");
 	put_field(&o, "EventTV", tv);
-	put_field(&o, "Severity", ev->type == SECEVENT_SUCCESSFUL_AUTH ||
-	    ev->type == SECEVENT_CHALLENGE_SENT ? "Informational" : "Error");
+	put_field(&o, "Severity",
+	    ev->type == SECEVENT_SUCCESSFUL_AUTH ? "Informational" : "Error");
 	put_field(&o, "Service", ev->service ? ev->service : "SIP");
 	put_field(&o, "EventVersion", ev->type == SECEVENT_SUCCESSFUL_AUTH ? "2" : "1");
 	put_untrusted(&o, "AccountID", ev->account);
@@ -135,9 +134,6 @@ secevent_format(const struct secevent *ev, char *dst, size_t dstsz)
 		put_untrusted(&o, "Challenge", ev->challenge);
 		put_untrusted(&o, "ReceivedChallenge", ev->received_challenge);
 		put_untrusted(&o, "ReceivedHash", ev->received_hash);
-		break;
-	case SECEVENT_CHALLENGE_SENT:
-		put_untrusted(&o, "Challenge", ev->challenge);
 		break;
 	case SECEVENT_REQUEST_BAD_FORMAT:
 		put_untrusted(&o, "RequestType", ev->request_type);
@@ -160,6 +156,5 @@ secevent_emit(const struct secevent *ev)
 		fflush(seclog);
 	}
 	/* The operational log gets it too, minus its own timestamp prefix. */
-	log_msg(ev->type == SECEVENT_SUCCESSFUL_AUTH || ev->type == SECEVENT_CHALLENGE_SENT
-		? LOG_INFO : LOG_NOTICE, "%s", strchr(line, ']') ? strchr(line, ']') + 2 : line);
+	log_msg(ev->type == SECEVENT_SUCCESSFUL_AUTH ? LOG_INFO : LOG_NOTICE, "%s", strchr(line, ']') ? strchr(line, ']') + 2 : line);
 }

@@ -77,6 +77,30 @@ bucket(const struct registrar *r, struct slice key)
 	return (size_t)(h ^ h >> 29) & (r->nbuckets - 1);
 }
 
+/* Doubles the table when chains would average above 2; failure is harmless. */
+static void
+maybe_grow(struct registrar *r)
+{
+	size_t n = r->nbuckets * 2;
+	struct aor **nb;
+
+	if (r->naors <= r->nbuckets * 2 || n > ((size_t)1 << 24) ||
+	    !(nb = calloc(n, sizeof(*nb))))
+		return;
+	struct aor **old = r->buckets;
+	size_t oldn = r->nbuckets;
+	r->buckets = nb;
+	r->nbuckets = n;
+	for (size_t i = 0; i < oldn; i++)
+		for (struct aor *a = old[i], *nx; a; a = nx) {
+			nx = a->next;
+			size_t k = bucket(r, slice_cstr(a->key));
+			a->next = r->buckets[k];
+			r->buckets[k] = a;
+		}
+	free(old);
+}
+
 static struct aor **
 find(struct registrar *r, struct slice key)
 {
@@ -139,6 +163,8 @@ registrar_update(struct registrar *r, struct slice key, const struct reg_request
 		}
 		*pp = a;
 		r->naors++;
+		maybe_grow(r);
+		pp = find(r, key); /* the table may have moved */
 	}
 	drop_expired(a, now);
 

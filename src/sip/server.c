@@ -75,7 +75,10 @@ put_top_via(struct sbuf *b, struct slice via, const struct addr *src)
 		sbuf_puts(b, ";");
 		sbuf_put(b, slice_trim(p));
 	}
-	sbuf_printf(b, ";received=%s", host);
+	/* RFC 3581: with rport, received is always added; RFC 3261: else if different. */
+	struct slice rp;
+	if (sip_param(v.params, "rport", &rp) || !slice_eq(v.host, slice_cstr(host)))
+		sbuf_printf(b, ";received=%s", host);
 	if (list.n) { /* further Vias of the same header line */
 		sbuf_puts(b, ",");
 		sbuf_put(b, list);
