@@ -13,7 +13,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SCEN="$ROOT/tests/e2e/scenarios/register-once.xml"
 T=$(mktemp -d /tmp/pbxguard-bench.XXXXXX)
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$T"' EXIT
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$T"' EXIT
 
 command -v kamailio >/dev/null || {
 	echo "bench: installing kamailio (comparison server)" >&2
@@ -29,7 +29,7 @@ os.makedirs(t + "/dbtext")
 with open(t + "/userdb", "w") as u, open(t + "/dbtext/subscriber", "w") as k, \
      open(t + "/users.csv", "w") as c:
     u.write("version:1\n")
-    k.write("id(int,auto) username(string) domain(string) password(string) ha1(string) ha1b(string)\n")
+    k.write("id(int,auto) username(string) domain(string) password(string,null) ha1(string) ha1b(string,null)\n")
     c.write("SEQUENTIAL\n")
     for i in range(1, n + 1):
         user, pw = "b%d" % i, "Bench-pw-%d" % i
@@ -103,7 +103,7 @@ cpu_of() { # total utime+stime (seconds) of the given pids
 run_sipp() { # $1 = port -> prints "seconds successful"
 	local start end
 	start=$(date +%s.%N)
-	sipp -sf "$SCEN" -inf "$T/users.csv" -m "$CALLS" -r 4000 -rp 1000 -l 400 \
+	sipp -sf "$SCEN" -inf "$T/users.csv" -m "$CALLS" -r 20000 -rp 1000 -l 1000 \
 		-i 127.0.0.1 -p 0 -timeout 120 -nostdin -trace_stat -stf "$T/stat-$1.csv" \
 		127.0.0.1:"$1" >/dev/null 2>&1 || true
 	end=$(date +%s.%N)

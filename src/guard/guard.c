@@ -235,9 +235,8 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 		goto out;
 	}
 
-	int64_t issued = 0;
-	uint64_t nid = 0;
-	enum nonce_status ns = nonce_check(&g->nonces, rq->now, realm, p->nonce, &issued, &nid);
+	struct nonce_info ni;
+	enum nonce_status ns = nonce_check(&g->nonces, rq->now, realm, p->nonce, &ni);
 	if (ns == NONCE_INVALID) {
 		/* Not a nonce of ours (or another realm's): a fresh challenge. */
 		v->outcome = GUARD_CHALLENGE;
@@ -289,7 +288,7 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 	uint64_t nc = 0;
 	if (!rfc2069)
 		slice_hex_to_u64(p->nc, UINT32_MAX, &nc);
-	switch (nonce_use(&g->nonces, rq->now, nid, issued, (uint32_t)nc, rq->reqhash)) {
+	switch (nonce_use(&g->nonces, rq->now, &ni, (uint32_t)nc, rq->reqhash)) {
 	case NC_OK:
 		v->outcome = GUARD_OK;
 		v->alg = alg;

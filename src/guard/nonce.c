@@ -9,7 +9,7 @@
 
 #include "core/rand.h"
 
-#define PROBE 8 /* slots looked at per insert: bounds the cost of a use */
+#define PROBE 16 /* slots looked at per insert: bounds the cost of a use */
 
 static const char b64u[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -88,7 +88,7 @@ nonce_ctx_init(struct nonce_ctx *c, const uint8_t *key, unsigned expires, size_t
 		memcpy(c->key, key, NONCE_KEY_LEN);
 	else
 		rand_bytes(c->key, NONCE_KEY_LEN);
-	c->forgotten_upto = -1;
+	c->next_seq = 1;
 	return true;
 }
 
@@ -116,18 +116,20 @@ get_be64(const uint8_t *p)
 	return v;
 }
 
+#define HEAD 24 /* issued, seq, salt: what the tag covers besides the realm */
+
 static void
-tag(const struct nonce_ctx *c, const uint8_t *head16, struct slice realm, uint8_t *out16)
+tag(const struct nonce_ctx *c, const uint8_t *head, struct slice realm, uint8_t *out16)
 {
 	uint8_t mac[EVP_MAX_MD_SIZE];
 	unsigned int len = sizeof(mac);
-	uint8_t msg[16 + 256];
+	uint8_t msg[HEAD + 256];
 	size_t rn = realm.n < 256 ? realm.n : 256;
 
-	memcpy(msg, head16, 16);
+	memcpy(msg, head, HEAD);
 	if (rn)
-		memcpy(msg + 16, realm.p, rn);
-	HMAC(EVP_sha256(), c->key, NONCE_KEY_LEN, msg, 16 + rn, mac, &len);
+		memcpy(msg + HEAD, realm.p, rn);
+	HMAC(EVP_sha256(), c->key, NONCE_KEY_LEN, msg, HEAD + rn, mac, &len);
 	memcpy(out16, mac, 16);
 }
 
@@ -137,14 +139,15 @@ nonce_make(struct nonce_ctx *c, time_t now, struct slice realm, char *out)
 	uint8_t raw[NONCE_RAW_LEN];
 
 	put_be64(raw, (uint64_t)now);
-	rand_bytes(raw + 8, 8);
-	tag(c, raw, realm, raw + 16);
+	put_be64(raw + 8, c->next_seq++);
+	rand_bytes(raw + 16, 8);
+	tag(c, raw, realm, raw + HEAD);
 	b64u_encode(raw, sizeof(raw), out);
 }
 
 enum nonce_status
 nonce_check(const struct nonce_ctx *c, time_t now, struct slice realm, struct slice nonce,
-    int64_t *issued, uint64_t *id)
+    struct nonce_info *info)
 {
 	uint8_t raw[NONCE_RAW_LEN], want[16];
 	int64_t t;
@@ -152,22 +155,24 @@ nonce_check(const struct nonce_ctx *c, time_t now, struct slice realm, struct sl
 	if (!b64u_decode_nonce(nonce, raw))
 		return NONCE_INVALID;
 	tag(c, raw, realm, want);
-	if (CRYPTO_memcmp(want, raw + 16, 16) != 0)
+	if (CRYPTO_memcmp(want, raw + HEAD, 16) != 0)
 		return NONCE_INVALID;
 	t = (int64_t)get_be64(raw);
 	if (t > (int64_t)now + 5) /* from the future: not a clock we trust */
 		return NONCE_INVALID;
-	*issued = t;
-	*id = get_be64(raw + 16) | 1; /* never 0, the empty-slot marker */
+	info->issued = t;
+	info->seq = get_be64(raw + 8);
+	info->id = get_be64(raw + HEAD) | 1; /* never 0, the empty-slot marker */
 	if ((int64_t)now - t > (int64_t)c->expires)
 		return NONCE_EXPIRED;
 	return NONCE_OK;
 }
 
 enum nc_status
-nonce_use(struct nonce_ctx *c, time_t now, uint64_t id, int64_t issued, uint32_t nc,
+nonce_use(struct nonce_ctx *c, time_t now, const struct nonce_info *info, uint32_t nc,
     uint64_t reqhash)
 {
+	uint64_t id = info->id;
 	size_t mask = c->nslots - 1, base = (size_t)(id ^ id >> 29) & mask;
 	struct nonce_slot *victim = NULL;
 	bool victim_dead = false;
@@ -184,19 +189,19 @@ nonce_use(struct nonce_ctx *c, time_t now, uint64_t id, int64_t issued, uint32_t
 				return NC_RETRANSMIT;
 			return NC_REPLAY;
 		}
-		/* Victim: an empty or expired slot, else the oldest live one. */
+		/* Victim: an empty or expired slot, else the earliest issued. */
 		bool dead = s->id == 0 || (int64_t)now - s->issued > (int64_t)c->expires;
 		if (!victim || (dead && !victim_dead) ||
-		    (!dead && !victim_dead && s->issued < victim->issued)) {
+		    (!dead && !victim_dead && s->seq < victim->seq)) {
 			victim = s;
 			victim_dead = dead;
 		}
 	}
 	/* Unknown here: either first use, or its entry was pushed out. */
-	if (issued <= c->forgotten_upto)
+	if (info->seq <= c->forgotten_upto)
 		return NC_FORGOTTEN;
-	if (!victim_dead && victim->issued > c->forgotten_upto)
-		c->forgotten_upto = victim->issued;
-	*victim = (struct nonce_slot){ id, reqhash, issued, nc };
+	if (!victim_dead && victim->seq > c->forgotten_upto)
+		c->forgotten_upto = victim->seq;
+	*victim = (struct nonce_slot){ id, reqhash, info->seq, info->issued, nc };
 	return NC_OK;
 }

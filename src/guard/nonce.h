@@ -1,11 +1,14 @@
 /*
  * Stateless digest nonces and bounded nonce-count tracking.
  *
- * A nonce is base64url(issued[8] || salt[8] || tag[16]) where tag is the
- * first 128 bits of HMAC-SHA-256(key, issued || salt || realm). Checking
- * one needs no table; only the nonce-count (replay) check keeps state, in
- * a fixed-size table that forgets its oldest entries. A nonce whose entry
- * was forgotten counts as stale, so forgetting never lets a replay in.
+ * A nonce is base64url(issued[8] || seq[8] || salt[8] || tag[16]) where
+ * tag is the first 128 bits of HMAC-SHA-256(key, issued || seq || salt ||
+ * realm) and seq counts the nonces this process made. Checking one needs
+ * no table; only the nonce-count (replay) check keeps state, in a
+ * fixed-size table that forgets the entries made longest ago. A nonce
+ * issued before a forgotten one and not in the table counts as stale, so
+ * forgetting never lets a replay in; ordering by seq (not by second) means
+ * a burst never makes the nonces just handed out stale.
  */
 #ifndef PBX_NONCE_H
 #define PBX_NONCE_H
@@ -17,8 +20,8 @@
 #include "core/slice.h"
 
 #define NONCE_KEY_LEN 32
-#define NONCE_RAW_LEN 32
-#define NONCE_STR_LEN 43	/* base64url of 32 bytes, no padding */
+#define NONCE_RAW_LEN 40
+#define NONCE_STR_LEN 54	/* base64url of 40 bytes, no padding */
 
 enum nonce_status {
 	NONCE_OK,
@@ -36,8 +39,16 @@ enum nc_status {
 struct nonce_slot {
 	uint64_t id;		/* first 8 bytes of the tag; 0 = empty */
 	uint64_t reqhash;	/* which request used the last count */
-	int64_t issued;
+	uint64_t seq;		/* issue order */
+	int64_t issued;		/* issue time, for expiry */
 	uint32_t nc;
+};
+
+/* What nonce_check learnt from a valid nonce. */
+struct nonce_info {
+	int64_t issued;
+	uint64_t seq;
+	uint64_t id;
 };
 
 struct nonce_ctx {
@@ -45,7 +56,8 @@ struct nonce_ctx {
 	unsigned expires;	/* seconds */
 	struct nonce_slot *slots;
 	size_t nslots;		/* power of two */
-	int64_t forgotten_upto;	/* nonces issued at or before: no state left */
+	uint64_t next_seq;
+	uint64_t forgotten_upto;/* nonces with seq at or below: no state left */
 };
 
 /* key NULL: a random per-process key. nslots is rounded up to a power of 2. */
@@ -56,12 +68,12 @@ void nonce_ctx_free(struct nonce_ctx *c);
 /* Writes NONCE_STR_LEN characters plus NUL. */
 void nonce_make(struct nonce_ctx *c, time_t now, struct slice realm, char *out);
 enum nonce_status nonce_check(const struct nonce_ctx *c, time_t now, struct slice realm,
-    struct slice nonce, int64_t *issued, uint64_t *id);
+    struct slice nonce, struct nonce_info *info);
 /*
- * Records use of nonce id with count nc (0 for a response without qop, which
- * makes the nonce single-use) by the request identified by reqhash.
+ * Records use of a checked nonce with count nc (0 for a response without
+ * qop, which makes the nonce single-use) by the request identified by reqhash.
  */
-enum nc_status nonce_use(struct nonce_ctx *c, time_t now, uint64_t id, int64_t issued,
+enum nc_status nonce_use(struct nonce_ctx *c, time_t now, const struct nonce_info *info,
     uint32_t nc, uint64_t reqhash);
 
 #endif
