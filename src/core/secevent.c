@@ -1,5 +1,6 @@
 #include "core/secevent.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -31,9 +32,13 @@ secevent_open(const char *path)
 
 	if (!path || !*path)
 		return true;
-	f = fopen(path, "ae");
-	if (!f)
+	/* User names and addresses: not for everyone's eyes (umask may narrow more). */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "a"))) {
+		if (fd >= 0)
+			close(fd);
 		return false;
+	}
 	secevent_close();
 	seclog = f;
 	return true;

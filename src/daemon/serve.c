@@ -154,8 +154,9 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	if (!(d.tp = sip_transports_start(d.base, &d.sip, &d.cfg, d.cfg.embedded)))
 		goto out;
-	log_notice("pbxguard ready: configuration %s, %zu accounts from %s, security events to %s",
-	    d.cfg.source, d.store->ops->count(d.store->impl), d.cfg.file_path,
+	size_t naccounts = d.store->ops->count(d.store->impl);
+	log_notice("pbxguard ready: configuration %s, %zu account%s from %s, security events to %s",
+	    d.cfg.source, naccounts, naccounts == 1 ? "" : "s", d.cfg.file_path,
 	    d.cfg.security_log);
 
 	int signums[3] = { SIGINT, SIGTERM, SIGHUP };

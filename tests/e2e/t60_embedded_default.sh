@@ -21,8 +21,9 @@ pw=$(sed -n 's/.*user 1000@localhost  password \([0-9a-f]*\)$/\1/p' "$T/daemon.l
 [ ${#pw} = 16 ] || fail "no demo credentials printed"
 [ "$(stat -c %a "$T/state")" = 700 ] || fail "state dir mode"
 [ "$(stat -c %a "$T/state/userdb")" = 600 ] || fail "userdb mode"
+[ "$(stat -c %a "$T/state/security.log")" = 600 ] || fail "security.log mode"
 ! grep -q "$pw" "$T/state/userdb" || fail "demo password stored in clear"
-pass "embedded default: loopback listeners, state dir 0700, demo userdb 0600 with hashes"
+pass "embedded default: loopback listeners, state dir 0700, demo userdb and security.log 0600, hashes only"
 
 linphone_register 1000 "$pw" 5060 localhost || fail "the demo account does not register"
 grep -q "1000@localhost authenticated with SHA-256" "$T/daemon.log" || fail "not SHA-256"
