@@ -9,16 +9,11 @@ static struct guard *g;
 static int
 setup(void **state)
 {
-	struct config_errors e = { 0 };
 	char err[256];
 	(void)state;
 	if (!digest_init())
 		return -1;
-	config_load(&cfg, NULL, &e);
-	config_errors_free(&e);
-	config_free(&cfg);
-	cfg.auth_domains[0] = strdup("example.org");
-	cfg.n_auth_domains = 1;
+	test_config_example_org(&cfg);
 	cfg.algos[0] = (struct digest_alg){ DIGEST_SHA256, false };
 	cfg.algos[1] = (struct digest_alg){ DIGEST_MD5, false };
 	cfg.n_algos = 2;

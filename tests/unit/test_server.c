@@ -13,16 +13,11 @@ static struct addr local, remote;
 static int
 setup(void **state)
 {
-	struct config_errors e = { 0 };
 	char err[256];
 	(void)state;
 	if (!digest_init())
 		return -1;
-	config_load(&cfg, NULL, &e);
-	config_errors_free(&e);
-	config_free(&cfg);
-	cfg.auth_domains[0] = strdup("example.org");
-	cfg.n_auth_domains = 1;
+	test_config_example_org(&cfg);
 	st = store_file_open("tests/vectors/userdb", err, sizeof(err));
 	g = guard_new(&cfg, st);
 	addr_parse(S("127.0.0.1:5060"), &local);

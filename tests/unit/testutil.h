@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "core/config.h"
 #include "core/slice.h"
 
 #define S(lit) slice_cstr(lit)
@@ -41,6 +42,18 @@ write_file(const char *path, const char *text)
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
+}
+
+/* The embedded default, serving only example.org: what the guard tests share. */
+static inline void
+test_config_example_org(struct config *cfg)
+{
+	struct config_errors e = { 0 };
+	assert_true(config_load(cfg, NULL, &e));
+	config_errors_free(&e);
+	config_free(cfg); /* replace the default domains */
+	cfg->auth_domains[0] = strdup("example.org");
+	cfg->n_auth_domains = 1;
 }
 
 #endif
