@@ -192,7 +192,24 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 		set_event(v, SECEVENT_INVALID_ACCOUNT_ID, rq, NULL);
 		return;
 	}
-	realm = cfg->realm[0] ? slice_cstr(cfg->realm) : rq->domain;
+	/*
+	 * Default realm: the domain, lower-cased, as stored A1s were made with
+	 * it (RFC 3261 19.1.4: host names compare case-insensitively).
+	 */
+	char realmbuf[256];
+	if (cfg->realm[0]) {
+		realm = slice_cstr(cfg->realm);
+	} else {
+		if (!slice_copy(rq->domain, realmbuf, sizeof(realmbuf))) {
+			v->outcome = GUARD_DOMAIN_REFUSED; /* longer than any allowed domain */
+			v->reason = "Domain forbidden";
+			return;
+		}
+		for (char *c = realmbuf; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c + 32);
+		realm = slice_cstr(realmbuf);
+	}
 
 	switch (store_lookup(g->store, rq->user, rq->domain, &acct)) {
 	case STORE_FOUND:
@@ -212,7 +229,9 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 		if (!known || acct.has_clrtxt || acct.has_ha1[cfg->algos[i].algo])
 			offered[noffered++] = cfg->algos[i];
 	if (noffered == 0) {
-		log_warn("account has no hash for any of available-algorithms; refusing");
+		char u[LOG_ESCAPED_SIZE(64)], d[LOG_ESCAPED_SIZE(64)];
+		log_warn("%s@%s has no stored hash for any of available-algorithms; refused",
+		    log_escape(rq->user, u, sizeof(u)), log_escape(rq->domain, d, sizeof(d)));
 		v->outcome = GUARD_FORBIDDEN;
 		v->reason = "Forbidden";
 		set_event(v, SECEVENT_INVALID_ACCOUNT_ID, rq, NULL);

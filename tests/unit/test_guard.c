@@ -88,6 +88,10 @@ test_challenge_follows_stored_hashes(void **state)
 	assert_int_equal(v.outcome, GUARD_CHALLENGE);
 	assert_int_equal(v.ch.nalgs, 2);
 	assert_int_equal(strlen(v.ch.nonce), NONCE_STR_LEN);
+	rq.domain = S("Example.ORG"); /* the realm is the lower-cased domain */
+	guard_authenticate(g, &rq, &v);
+	assert_int_equal(v.outcome, GUARD_CHALLENGE);
+	assert_string_equal(v.ch.realm, "example.org");
 	rq.domain = S("evil.org");
 	guard_authenticate(g, &rq, &v);
 	assert_int_equal(v.outcome, GUARD_DOMAIN_REFUSED);
