@@ -125,8 +125,18 @@ slice_to_u64(struct slice s, uint64_t min, uint64_t max, uint64_t *out)
 	return true;
 }
 
-static int
-hexval(char c)
+bool
+slice_copy_lower(struct slice s, char *dst, size_t dstsz)
+{
+	if (!slice_copy(s, dst, dstsz))
+		return false;
+	for (size_t i = 0; i < s.n; i++)
+		dst[i] = lower(dst[i]);
+	return true;
+}
+
+int
+hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -137,6 +147,27 @@ hexval(char c)
 }
 
 bool
+slice_is_hex(struct slice s)
+{
+	if (s.n == 0)
+		return false;
+	for (size_t i = 0; i < s.n; i++)
+		if (hex_digit(s.p[i]) < 0)
+			return false;
+	return true;
+}
+
+uint64_t
+slice_hash(uint64_t h, struct slice s, bool fold_case)
+{
+	for (size_t i = 0; i < s.n; i++) {
+		char c = fold_case ? lower(s.p[i]) : s.p[i];
+		h = (h ^ (unsigned char)c) * UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+bool
 slice_hex_to_u64(struct slice s, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -144,7 +175,7 @@ slice_hex_to_u64(struct slice s, uint64_t max, uint64_t *out)
 	if (s.n == 0 || s.n > 16)
 		return false;
 	for (size_t i = 0; i < s.n; i++) {
-		int d = hexval(s.p[i]);
+		int d = hex_digit(s.p[i]);
 		if (d < 0)
 			return false;
 		v = (v << 4) | (uint64_t)d;
@@ -219,7 +250,7 @@ hex_decode(struct slice s, uint8_t *dst, size_t n)
 	if (s.n != 2 * n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(s.p[2 * i]), lo = hexval(s.p[2 * i + 1]);
+		int hi = hex_digit(s.p[2 * i]), lo = hex_digit(s.p[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		dst[i] = (uint8_t)(hi << 4 | lo);

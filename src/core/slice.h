@@ -43,6 +43,27 @@ bool slice_copy(struct slice s, char *dst, size_t dstsz);
 /* malloc'd NUL-terminated copy, or NULL. */
 char *slice_dup(struct slice s);
 
+/* Lower-cased (ASCII) copy, NUL-terminated; false if it does not fit. */
+bool slice_copy_lower(struct slice s, char *dst, size_t dstsz);
+
+/* Value of a hex digit (either case), or -1. */
+int hex_digit(char c);
+/* Non-empty and only hex digits. */
+bool slice_is_hex(struct slice s);
+
+/*
+ * Seeded FNV-1a, chainable: h = slice_hash(SLICE_HASH_INIT(seed), a, false);
+ * h = slice_hash(h, b, true); ... then slice_hash_final(h). For hash tables
+ * and retransmission keys, not for anything an attacker must not forge.
+ */
+#define SLICE_HASH_INIT(seed) (UINT64_C(1469598103934665603) ^ (uint64_t)(seed))
+uint64_t slice_hash(uint64_t h, struct slice s, bool fold_case);
+static inline uint64_t
+slice_hash_final(uint64_t h)
+{
+	return h ^ h >> 31;
+}
+
 /* Constant-time equality of two byte strings of possibly different length. */
 bool ct_equal(const void *a, size_t an, const void *b, size_t bn);
 /* Constant-time, case-insensitive equality for hex digests. */

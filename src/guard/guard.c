@@ -104,17 +104,6 @@ set_event(struct guard_verdict *v, enum secevent_type t, const struct guard_auth
 	}
 }
 
-static bool
-is_hex(struct slice s)
-{
-	for (size_t i = 0; i < s.n; i++) {
-		char c = (char)(s.p[i] | 0x20);
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			return false;
-	}
-	return true;
-}
-
 /* The credential to verify: ours (realm), offered, strongest; -1 if none. */
 static int
 pick_proof(const struct guard_auth_request *rq, struct slice realm,
@@ -150,7 +139,7 @@ check_proof(const struct guard *g, const struct guard_proof *p, struct digest_al
 	*rfc2069 = false;
 	if (!p->username.n || !p->nonce.n || !p->uri.n || !p->response.n)
 		return "Authorization lacks username, nonce, uri or response";
-	if (p->response.n != digest_hex_len(alg.algo) || !is_hex(p->response))
+	if (p->response.n != digest_hex_len(alg.algo) || !slice_is_hex(p->response))
 		return "malformed digest response";
 	if (!p->qop.n) {
 		if (alg.sess)
@@ -165,7 +154,7 @@ check_proof(const struct guard *g, const struct guard_proof *p, struct digest_al
 		*rfc2069 = true;
 		return NULL;
 	}
-	if (p->nc.n != 8 || !is_hex(p->nc) || !p->cnonce.n)
+	if (p->nc.n != 8 || !slice_is_hex(p->nc) || !p->cnonce.n)
 		return "qop without a valid nc and cnonce";
 	return NULL;
 }
@@ -197,18 +186,14 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 	 * it (RFC 3261 19.1.4: host names compare case-insensitively).
 	 */
 	char realmbuf[256];
-	if (cfg->realm[0]) {
+	if (cfg->realm[0])
 		realm = slice_cstr(cfg->realm);
-	} else {
-		if (!slice_copy(rq->domain, realmbuf, sizeof(realmbuf))) {
-			v->outcome = GUARD_DOMAIN_REFUSED; /* longer than any allowed domain */
-			v->reason = "Domain forbidden";
-			return;
-		}
-		for (char *c = realmbuf; *c; c++)
-			if (*c >= 'A' && *c <= 'Z')
-				*c = (char)(*c + 32);
+	else if (slice_copy_lower(rq->domain, realmbuf, sizeof(realmbuf)))
 		realm = slice_cstr(realmbuf);
+	else { /* cannot happen: guard_domain_allowed() copied it into 256 bytes */
+		v->outcome = GUARD_DOMAIN_REFUSED;
+		v->reason = "Domain forbidden";
+		return;
 	}
 
 	switch (store_lookup(g->store, rq->user, rq->domain, &acct)) {

@@ -71,10 +71,8 @@ registrar_free(struct registrar *r)
 static size_t
 bucket(const struct registrar *r, struct slice key)
 {
-	uint64_t h = 1469598103934665603ULL ^ r->seed;
-	for (size_t i = 0; i < key.n; i++)
-		h = (h ^ (unsigned char)key.p[i]) * 1099511628211ULL;
-	return (size_t)(h ^ h >> 29) & (r->nbuckets - 1);
+	uint64_t h = slice_hash(SLICE_HASH_INIT(r->seed), key, false);
+	return (size_t)slice_hash_final(h) & (r->nbuckets - 1);
 }
 
 /* Doubles the table when chains would average above 2; failure is harmless. */

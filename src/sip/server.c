@@ -33,13 +33,10 @@ sip_server_destroy(struct sip_server *s)
 static uint64_t
 hash_slices(uint64_t seed, const struct slice *v, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL ^ seed;
-	for (size_t k = 0; k < n; k++) {
-		for (size_t i = 0; i < v[k].n; i++)
-			h = (h ^ (unsigned char)v[k].p[i]) * 1099511628211ULL;
-		h = (h ^ 0xff) * 1099511628211ULL;
-	}
-	return h ^ h >> 32;
+	uint64_t h = SLICE_HASH_INIT(seed);
+	for (size_t k = 0; k < n; k++) /* 0xff cannot occur in SIP text: a separator */
+		h = slice_hash(slice_hash(h, v[k], false), SLICE_LIT("\xff"), false);
+	return slice_hash_final(h);
 }
 
 /* ---- response building ------------------------------------------------ */
@@ -265,12 +262,13 @@ do_register(struct sip_server *s, const struct sip_msg *m, const struct sip_pack
 		return;
 	}
 	/* AOR key: user as given, domain lower-cased (RFC 3261 19.1.4). */
-	int k = snprintf(aor, sizeof(aor), "%.*s@", (int)from->user.n, from->user.p);
-	for (size_t i = 0; i < from->host.n && (size_t)k + 1 < sizeof(aor); i++) {
-		char c = from->host.p[i];
-		aor[k++] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+	char dom[256];
+	if (!slice_copy_lower(from->host, dom, sizeof(dom)) ||
+	    (size_t)snprintf(aor, sizeof(aor), "%.*s@%s", (int)from->user.n, from->user.p,
+	    dom) >= sizeof(aor)) {
+		simple_response(s, m, pkt, 400, "Bad Request (address of record too long)", out);
+		return;
 	}
-	aor[k] = '\0';
 	switch (registrar_update(s->reg, slice_cstr(aor), &rq, now)) {
 	case REG_OK:
 		break;

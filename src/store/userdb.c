@@ -35,18 +35,6 @@ fail(struct parser *ps, const char *at, const char *fmt, ...)
 	    at ? (long)(at - ps->linestart) + 1 : 1L, msg);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* %XX-decodes s into a fresh string; NULL with *bad set on a bad escape. */
 static char *
 unescape(struct slice s, const char **bad)
@@ -65,8 +53,8 @@ unescape(struct slice s, const char **bad)
 		}
 		int h = -1, l = -1;
 		if (i + 2 < s.n) { /* needs two more characters */
-			h = hexval(s.p[i + 1]);
-			l = hexval(s.p[i + 2]);
+			h = hex_digit(s.p[i + 1]);
+			l = hex_digit(s.p[i + 2]);
 		}
 		if (h < 0 || l < 0 || (h == 0 && l == 0)) { /* %00 would cut a C string */
 			*bad = s.p + i;
@@ -109,17 +97,9 @@ userdb_free(struct userdb *db)
 static uint64_t
 key_hash(uint64_t seed, struct slice user, struct slice domain)
 {
-	uint64_t h = 1469598103934665603ULL ^ seed;
-	for (size_t i = 0; i < user.n; i++)
-		h = (h ^ (unsigned char)user.p[i]) * 1099511628211ULL;
-	h = (h ^ '@') * 1099511628211ULL;
-	for (size_t i = 0; i < domain.n; i++) { /* domains compare case-insensitively */
-		unsigned char c = (unsigned char)domain.p[i];
-		if (c >= 'A' && c <= 'Z')
-			c += 32;
-		h = (h ^ c) * 1099511628211ULL;
-	}
-	return h ^ (h >> 31);
+	uint64_t h = slice_hash(SLICE_HASH_INIT(seed), user, false);
+	h = slice_hash(h, SLICE_LIT("@"), false);
+	return slice_hash_final(slice_hash(h, domain, true)); /* domains fold case */
 }
 
 static bool
@@ -187,15 +167,6 @@ next_token(struct slice *s)
 	struct slice tok = slice_sub(*s, i, j - i);
 	*s = slice_sub(*s, j, s->n);
 	return tok;
-}
-
-static bool
-all_hex(struct slice s)
-{
-	for (size_t i = 0; i < s.n; i++)
-		if (hexval(s.p[i]) < 0)
-			return false;
-	return true;
 }
 
 static bool
@@ -270,7 +241,7 @@ parse_entry(struct parser *ps, struct slice line, struct userdb_entry *e)
 			return false;
 		}
 		size_t want = digest_hex_len((enum digest_algo)a);
-		if (val.n != want || !all_hex(val)) {
+		if (val.n != want || !slice_is_hex(val)) {
 			fail(ps, val.p, "%s needs %zu hex digits", algo_names[a], want);
 			return false;
 		}

@@ -66,6 +66,28 @@ test_ct_hex(void **state)
 }
 
 static void
+test_lower_hex_hash(void **state)
+{
+	char buf[8];
+	(void)state;
+	assert_true(slice_copy_lower(S("ExAmPle"), buf, sizeof(buf)));
+	assert_string_equal(buf, "example");
+	assert_false(slice_copy_lower(S("example"), buf, 7));
+	assert_int_equal(hex_digit('F'), 15);
+	assert_int_equal(hex_digit('g'), -1);
+	assert_true(slice_is_hex(S("00aF")));
+	assert_false(slice_is_hex(S("")));
+	assert_false(slice_is_hex(S("0x1")));
+	uint64_t a = slice_hash(SLICE_HASH_INIT(7), S("Example.ORG"), true);
+	assert_true(a == slice_hash(SLICE_HASH_INIT(7), S("example.org"), true));
+	assert_true(a != slice_hash(SLICE_HASH_INIT(7), S("Example.ORG"), false));
+	assert_true(a != slice_hash(SLICE_HASH_INIT(8), S("example.org"), true));
+	/* Chaining equals hashing the concatenation. */
+	assert_true(slice_hash(slice_hash(SLICE_HASH_INIT(1), S("ab"), false), S("cd"), false) ==
+	    slice_hash(SLICE_HASH_INIT(1), S("abcd"), false));
+}
+
+static void
 test_log_escape(void **state)
 {
 	char buf[64];
@@ -90,6 +112,7 @@ main(void)
 		cmocka_unit_test(test_u64_ranges),
 		cmocka_unit_test(test_cut_trim),
 		cmocka_unit_test(test_ct_hex),
+		cmocka_unit_test(test_lower_hex_hash),
 		cmocka_unit_test(test_log_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
