@@ -21,5 +21,6 @@ fi
 echo "deps.sh: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# fail2ban's postinst starts its service; we only want fail2ban-regex.
+# fail2ban comes for fail2ban-regex; if its service starts, its default
+# jails ignore 127.0.0.1/8 and ::1, the only addresses the tests use.
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -161,5 +161,7 @@ secevent_emit(const struct secevent *ev)
 		fflush(seclog);
 	}
 	/* The operational log gets it too, minus its own timestamp prefix. */
-	log_msg(ev->type == SECEVENT_SUCCESSFUL_AUTH ? LOG_INFO : LOG_NOTICE, "%s", strchr(line, ']') ? strchr(line, ']') + 2 : line);
+	const char *rest = strchr(line, ']');
+	log_msg(ev->type == SECEVENT_SUCCESSFUL_AUTH ? LOG_INFO : LOG_NOTICE, "%s",
+	    rest ? rest + 2 : line);
 }

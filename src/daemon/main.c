@@ -32,14 +32,22 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(argv[1], "serve") == 0 || strcmp(argv[1], "userdb") == 0) {
-		/* Every command that hashes needs the OpenSSL methods fetched once. */
+	static const struct {
+		const char *name;
+		int (*run)(int, char **);
+	} cmds[] = {
+		{ "serve", cmd_serve },
+		{ "userdb", cmd_userdb },
+	};
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].name) != 0)
+			continue;
+		/* Every command hashes: fetch the OpenSSL methods once, here. */
 		if (!digest_init()) {
 			fprintf(stderr, "pbxguard: OpenSSL lacks MD5, SHA-256 or SHA-512/256\n");
 			return 1;
 		}
-		int rc = argv[1][0] == 's' ? cmd_serve(argc - 1, argv + 1)
-					   : cmd_userdb(argc - 1, argv + 1);
+		int rc = cmds[i].run(argc - 1, argv + 1);
 		digest_shutdown();
 		return rc;
 	}

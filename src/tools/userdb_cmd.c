@@ -65,7 +65,7 @@ read_password(char *buf, size_t bufsz, bool confirm)
 	buf[n] = '\0';
 	if (tty && confirm) {
 		again[strcspn(again, "\r\n")] = '\0';
-		if (strcmp(buf, again) != 0) {
+		if (!ct_equal(buf, strlen(buf), again, strlen(again))) {
 			fprintf(stderr, "\npbxguard: passwords do not match\n");
 			goto out;
 		}
