@@ -43,21 +43,21 @@ for _ in $(seq 1 50); do
 	sleep 0.1
 done
 grep -q "reloaded: 6 accounts" "$T/daemon.log" || fail "userdb not reloaded on SIGHUP"
-# Plain svwar gives up at once (a random user is challenged like a real one);
-# --force makes it compare every answer anyway. Neither finds anything.
-for force in "" --force; do
-	timeout 120 svwar $force -e990-1010 -m REGISTER -P 26002 udp://127.0.0.1:$PORT \
+# Plain svwar gives up at once: a random user is challenged like a real one.
+# --force makes it compare answers anyway; it stops at the first, which it
+# cannot tell apart from its random user's. Neither finds anything, and each
+# says why in its own words, which proves it reached us and read our 401.
+svwar_run() { # $1 = extra flag, $2 = the words that show why it stopped
+	timeout 120 svwar $1 -e990-1010 -m REGISTER -P 26002 udp://127.0.0.1:$PORT \
 		>"$T/svwar.out" 2>&1 || true
 	if grep -E "^\| *10[0-9][0-9] " "$T/svwar.out"; then
 		cat "$T/svwar.out" >&2
-		fail "svwar $force found extensions"
+		fail "svwar $1 found extensions"
 	fi
-	grep -q "found nothing" "$T/svwar.out" ||
-		{ cat "$T/svwar.out" >&2; fail "svwar $force did not report finding nothing"; }
-done
+	grep -q "found nothing" "$T/svwar.out" && grep -q "$2" "$T/svwar.out" ||
+		{ cat "$T/svwar.out" >&2; fail "svwar $1: expected 'found nothing' and '$2'"; }
+}
+svwar_run "" "authentication request for an unknown extension"
+svwar_run --force "Bad user = SIP/2.0 401"
 stop_daemon
-# svwar was really answered (2 sipp probes before it): it stops because every
-# answer, for any user, is the same challenge.
-ch=$(sed -n 's/.* \([0-9]*\) challenges.*/\1/p' "$T/daemon.log")
-[ "${ch:-0}" -ge 4 ] || fail "daemon answered only ${ch:-0} challenges"
-pass "svwar (plain and --force) finds no extension among 990-1010; $ch challenges sent"
+pass "svwar (plain and --force) finds no extension among 990-1010"
