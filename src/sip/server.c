@@ -201,7 +201,10 @@ parse_contacts(struct sip_server *s, const struct sip_msg *m, struct reg_request
 			}
 			if (rq->ncontacts == REG_MAX_CONTACTS_PER_REQUEST)
 				return "too many contacts";
-			if (!sip_nameaddr(item, &uri, &params) || uri.n > 1024)
+			/* Stored and echoed in every 200 OK: it must be a clean SIP URI. */
+			struct sip_uri cu;
+			if (!sip_nameaddr(item, &uri, &params) || uri.n > 1024 ||
+			    !sip_uri_parse(uri, &cu) || !sip_no_space_or_ctl(uri))
 				return "bad Contact";
 			uint64_t e = dflt;
 			if (sip_param(params, "expires", &val) && !slice_to_u64(val, 0, UINT32_MAX, &e))
@@ -213,7 +216,12 @@ parse_contacts(struct sip_server *s, const struct sip_msg *m, struct reg_request
 			struct reg_contact *c = &rq->contacts[rq->ncontacts++];
 			c->uri = uri;
 			c->expires = (unsigned)e;
-			c->q = sip_param(params, "q", &val) ? val : SLICE_NULL;
+			c->q = SLICE_NULL;
+			if (sip_param(params, "q", &val)) {
+				if (!sip_qvalue_ok(val))
+					return "bad Contact q";
+				c->q = val;
+			}
 		}
 	}
 	if (rq->star && (rq->ncontacts > 0 || !have_expires_hdr || dflt != 0))

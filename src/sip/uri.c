@@ -223,3 +223,27 @@ sip_cseq_parse(struct slice s, uint32_t *num, struct slice *method)
 	*method = slice_trim(rest);
 	return method->n > 0;
 }
+
+bool
+sip_no_space_or_ctl(struct slice s)
+{
+	for (size_t i = 0; i < s.n; i++)
+		if ((unsigned char)s.p[i] <= 0x20 || s.p[i] == 0x7f)
+			return false;
+	return true;
+}
+
+bool
+sip_qvalue_ok(struct slice s)
+{
+	if (s.n == 0 || (s.p[0] != '0' && s.p[0] != '1'))
+		return false;
+	if (s.n == 1)
+		return true;
+	if (s.p[1] != '.' || s.n > 5)
+		return false;
+	for (size_t i = 2; i < s.n; i++)
+		if (s.p[i] < '0' || s.p[i] > '9' || (s.p[0] == '1' && s.p[i] != '0'))
+			return false;
+	return true;
+}

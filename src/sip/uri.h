@@ -41,5 +41,9 @@ bool sip_param(struct slice params, const char *name, struct slice *value);
 bool sip_uri_parse(struct slice s, struct sip_uri *u);
 bool sip_via_parse(struct slice s, struct sip_via *v);
 bool sip_cseq_parse(struct slice s, uint32_t *num, struct slice *method);
+/* No white space or control bytes (what a URI we store and echo may hold). */
+bool sip_no_space_or_ctl(struct slice s);
+/* RFC 3261 25.1 qvalue: "0" ["." 0*3DIGIT] / "1" ["." 0*3"0"]. */
+bool sip_qvalue_ok(struct slice s);
 
 #endif

@@ -247,8 +247,13 @@ test_registrar_rules(void **state)
 	assert_non_null(strstr(r, "Min-Expires: 60\r\n"));
 	r = reg("user2", 3, auth_header("user2", "secret", nonce, "00000002"), ";expires=999999");
 	assert_non_null(strstr(r, ";expires=86400\r\n")); /* clamped to max-expires */
+	/* A contact we would store and echo must be clean. */
+	r = reg("user2", 4, auth_header("user2", "secret", nonce, "00000003"), ";q=0.5\r\n 7");
+	assert_true(strncmp(r, "SIP/2.0 400 Bad Request (bad Contact q)\r\n", 40) == 0);
+	r = reg("user2", 5, auth_header("user2", "secret", nonce, "00000004"), ";q=0.5");
+	assert_non_null(strstr(r, ";expires=3600;q=0.5\r\n")); /* default-expires */
 	/* Out of order CSeq in the same Call-ID changes nothing. */
-	r = reg("user2", 2, auth_header("user2", "secret", nonce, "00000003"), ";expires=0");
+	r = reg("user2", 2, auth_header("user2", "secret", nonce, "00000005"), ";expires=0");
 	assert_true(strncmp(r, "SIP/2.0 500 ", 12) == 0);
 
 	/* Third-party registration is refused. */
@@ -257,7 +262,7 @@ test_registrar_rules(void **state)
 	    "Via: SIP/2.0/UDP 10.1.1.1:5062;branch=z9hG4bK-tp\r\n"
 	    "From: <sip:user2@example.org>;tag=ft\r\nTo: <sip:user1@example.org>\r\n"
 	    "Call-ID: call-user2\r\nCSeq: 9 REGISTER\r\nContact: <sip:x@10.1.1.1>\r\n%s"
-	    "Content-Length: 0\r\n\r\n", auth_header("user2", "secret", nonce, "00000004"));
+	    "Content-Length: 0\r\n\r\n", auth_header("user2", "secret", nonce, "00000006"));
 	r = send_text(msg);
 	assert_true(strncmp(r, "SIP/2.0 403 Third-party registration forbidden\r\n", 48) == 0);
 }

@@ -89,6 +89,13 @@ test_uri(void **state)
 	assert_false(sip_uri_parse(S("sip:a@example.org:65536"), &u));
 	assert_false(sip_uri_parse(S("sip:a@exa mple.org"), &u));
 	assert_false(sip_uri_parse(S("sip:a@[::1"), &u));
+	assert_true(sip_qvalue_ok(S("0")) && sip_qvalue_ok(S("0.5")) && sip_qvalue_ok(S("1.000")));
+	assert_false(sip_qvalue_ok(S("1.5")) || sip_qvalue_ok(S("0.1234")) || sip_qvalue_ok(S("2")));
+	assert_false(sip_qvalue_ok(S("")));
+	assert_true(sip_qvalue_ok(S("0.")));  /* "0" "." 0*3DIGIT: zero digits allowed */
+	assert_false(sip_qvalue_ok(S("0\r\n 5")));
+	assert_true(sip_no_space_or_ctl(S("sip:a@b;x=y")));
+	assert_false(sip_no_space_or_ctl(S("sip:a@b;x=\r\n y")));
 	uint32_t n;
 	struct slice meth;
 	assert_true(sip_cseq_parse(S("  12 INVITE "), &n, &meth));
