@@ -233,9 +233,8 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 	bool rfc2069;
 	const char *bad = check_proof(g, p, alg, &rfc2069);
 	if (bad) {
-		v->outcome = GUARD_BAD_REQUEST;
-		v->reason = bad;
-		set_event(v, SECEVENT_REQUEST_BAD_FORMAT, rq, p);
+		guard_malformed(g, p->username.n ? p->username : rq->user,
+		    SLICE_LIT("Authorization"), bad, v);
 		goto out;
 	}
 
@@ -314,6 +313,20 @@ out:
 }
 
 void
+guard_malformed(struct guard *g, struct slice account, struct slice what, const char *why,
+    struct guard_verdict *v)
+{
+	(void)g;
+	memset(v, 0, sizeof(*v));
+	v->outcome = GUARD_BAD_REQUEST;
+	v->reason = why;
+	v->has_event = true;
+	v->event = SECEVENT_REQUEST_BAD_FORMAT;
+	v->account = account;
+	v->request_type = what;
+}
+
+void
 guard_report(struct guard *g, const struct guard_source *src, struct slice session,
     const struct guard_verdict *v)
 {
@@ -333,7 +346,7 @@ guard_report(struct guard *g, const struct guard_source *src, struct slice sessi
 		.received_hash = v->received_hash,
 	};
 	if (v->event == SECEVENT_REQUEST_BAD_FORMAT) {
-		ev.request_type = slice_cstr("Authorization");
+		ev.request_type = v->request_type;
 		ev.request_params = slice_cstr(v->reason ? v->reason : "");
 	}
 	secevent_emit(&ev);

@@ -71,6 +71,7 @@ struct guard_verdict {
 	enum secevent_type event;
 	struct slice account;		/* as claimed, for the event */
 	struct slice received_nonce, received_hash;
+	struct slice request_type;	/* BAD_REQUEST: what was malformed */
 	struct digest_alg alg;		/* the algorithm verified, when OK */
 };
 
@@ -83,6 +84,14 @@ enum guard_admit guard_admit(struct guard *g, const struct guard_source *src);
 /* Lookup and verify in one step, so unknown accounts take the same path. */
 void guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
     struct guard_verdict *v);
+
+/*
+ * A request the front end could not parse (what: "INVITE", "Authorization"...;
+ * why: its reason). The verdict is reported like any other, so malformed
+ * traffic reaches the same log and, later, the same bans.
+ */
+void guard_malformed(struct guard *g, struct slice account, struct slice what,
+    const char *why, struct guard_verdict *v);
 
 /* The outcome, to the security log (and, later, bans and metrics). */
 void guard_report(struct guard *g, const struct guard_source *src, struct slice session,

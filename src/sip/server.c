@@ -412,12 +412,7 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 	struct guard_source src = { pkt->remote, pkt->local, pkt->transport, "SIP" };
 	struct guard_verdict v;
 	if (why) {
-		memset(&v, 0, sizeof(v));
-		v.outcome = GUARD_BAD_REQUEST;
-		v.reason = why;
-		v.has_event = true;
-		v.event = SECEVENT_REQUEST_BAD_FORMAT;
-		v.account = from.user;
+		guard_malformed(s->guard, from.user, SLICE_LIT("Authorization"), why, &v);
 	} else {
 		struct slice rh[3] = { sip_hdr_get(m, SIP_H_CALL_ID), sip_hdr_get(m, SIP_H_CSEQ),
 			branch };
@@ -500,13 +495,10 @@ sip_handle_bad(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 		return;
 	snprintf(reason, sizeof(reason), "Bad Request (%s)", why);
 	simple_response(s, m, pkt, 400, reason, out);
-	struct secevent ev = {
-		.type = SECEVENT_REQUEST_BAD_FORMAT, .service = "SIP",
-		.transport = pkt->transport, .local = pkt->local, .remote = pkt->remote,
-		.session = sip_hdr_get(m, SIP_H_CALL_ID), .request_type = m->method,
-		.request_params = slice_cstr(why),
-	};
-	secevent_emit(&ev);
+	struct guard_source src = { pkt->remote, pkt->local, pkt->transport, "SIP" };
+	struct guard_verdict v;
+	guard_malformed(s->guard, SLICE_NULL, m->method, why, &v);
+	guard_report(s->guard, &src, sip_hdr_get(m, SIP_H_CALL_ID), &v);
 }
 
 void

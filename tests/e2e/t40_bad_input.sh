@@ -75,7 +75,11 @@ out=$("$SC" tcp 127.0.0.1 $PORT "$T/p5")
 req 'Content-Length: abc\r\n' | sed 's/UDP/TCP/' >"$T/p6"
 out=$("$SC" tcp 127.0.0.1 $PORT "$T/p6")
 [[ "$out" == "SIP/2.0 400 Bad Request (bad Content-Length)"*"<closed>"* ]] || fail "p6: $out"
-pass "malformed input: 400 with the reason; garbage ignored; oversized and unframed TCP closed"
+grep -q 'SecurityEvent="RequestBadFormat".*RemoteAddress="IPV4/UDP/127.0.0.1/[0-9]*",RequestType="REGISTER",RequestParams="Content-Length larger than the datagram"' "$T/security.log" ||
+	fail "no RequestBadFormat event for the bad Content-Length"
+grep -q 'SecurityEvent="RequestBadFormat".*AccountID="user1".*RequestType="Authorization",RequestParams="malformed digest response"' "$T/security.log" ||
+	fail "no RequestBadFormat event for the malformed Authorization"
+pass "malformed input: 400 with the reason, a RequestBadFormat event; garbage ignored; oversized and unframed TCP closed"
 
 # Flood of junk, then a normal request still works; the daemon is intact.
 for i in $(seq 1 200); do head -c $((RANDOM % 1500 + 1)) /dev/urandom; done >"$T/junk"

@@ -237,6 +237,20 @@ test_strongest_is_verified_no_fallback(void **state)
 }
 
 static void
+test_malformed_is_a_verdict_like_any_other(void **state)
+{
+	struct guard_verdict v;
+	(void)state;
+	guard_malformed(g, S("bob"), S("INVITE"), "bad CSeq", &v);
+	assert_int_equal(v.outcome, GUARD_BAD_REQUEST);
+	assert_true(v.has_event);
+	assert_int_equal(v.event, SECEVENT_REQUEST_BAD_FORMAT);
+	assert_slice_equal(v.account, "bob");
+	assert_slice_equal(v.request_type, "INVITE");
+	assert_string_equal(v.reason, "bad CSeq");
+}
+
+static void
 test_domain_patterns(void **state)
 {
 	(void)state;
@@ -263,6 +277,7 @@ main(void)
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_replay_and_stale),
 		cmocka_unit_test(test_strongest_is_verified_no_fallback),
+		cmocka_unit_test(test_malformed_is_a_verdict_like_any_other),
 		cmocka_unit_test(test_domain_patterns),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
