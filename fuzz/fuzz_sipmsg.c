@@ -29,7 +29,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	digest_init();
 	config_load(&cfg, NULL, &e);
 	config_errors_free(&e);
-	config_free(&cfg); /* replace the default domains */
+	for (size_t i = 0; i < cfg.n_auth_domains; i++) /* replace the default domains */
+		free(cfg.auth_domains[i]);
 	cfg.auth_domains[0] = strdup("example.org");
 	cfg.n_auth_domains = 1;
 	struct store *st = store_file_open("tests/vectors/userdb", err, sizeof(err));
@@ -55,13 +56,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in = slice_sub(in, ka, in.n);
 		if (in.n == 0 || sip_parse(in, true, &srv.lim, &m, &why) != SIP_PARSE_OK)
 			break;
-		struct sip_packet pkt = { in, &remote, &local, "TCP", true };
+		struct sip_packet pkt = { in, &remote, &local, "TCP", true, CONFIG_NO_ACL };
 		sip_handle_msg(&srv, &m, &pkt, 1000000, &out);
 		if (m.len == 0 || m.len > in.n)
 			abort(); /* framing must always make progress */
 		in = slice_sub(in, m.len, in.n);
 	}
-	struct sip_packet pkt = { { (const char *)data, size }, &remote, &local, "UDP", false };
+	struct sip_packet pkt = { { (const char *)data, size }, &remote, &local, "UDP", false,
+		CONFIG_NO_ACL };
 	sip_handle_datagram(&srv, &pkt, 1000000, &out);
 	if (out.n > sizeof(out.buf))
 		abort();

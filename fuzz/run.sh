@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/pbxguard-fuzz.XXXXXX)
 trap '[ -n "${FUZZ_KEEP:-}" ] || rm -rf "$work"' EXIT
 rc=0 nfail=0
-for target in sipmsg authhdr userdb config; do
+targets=(sipmsg authhdr userdb config banstate)
+for target in "${targets[@]}"; do
 	mkdir -p "$work/$target"
 	cp fuzz/corpus/$target/* "$work/$target/"
 	dict=()
@@ -26,5 +27,5 @@ for target in sipmsg authhdr userdb config; do
 	fi
 	grep -E "stat::number_of_executed_units|cov:" "$work/$target.log" | tail -2
 done
-echo "fuzz: $((4 - nfail)) passed, $nfail failed"
+echo "fuzz: $((${#targets[@]} - nfail)) passed, $nfail failed"
 exit $rc

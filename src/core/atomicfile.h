@@ -22,6 +22,9 @@ void atomicfile_unlock(int lockfd);
 int atomicfile_write(const char *path, const void *data, size_t n, mode_t newmode,
     char *err, size_t errsz);
 
+/* mkdir -p: the last component with mode, missing parents 0755. */
+int mkdir_parents(const char *path, mode_t mode);
+
 /* Read a whole file (at most maxsz bytes) into a malloc'd buffer. */
 int file_read_all(const char *path, size_t maxsz, char **data, size_t *n,
     char *err, size_t errsz);

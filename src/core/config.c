@@ -24,7 +24,7 @@ const char config_embedded_default[] =
 	"transports = udp:127.0.0.1:5060 tcp:127.0.0.1:5060 udp:[::1]:5060 tcp:[::1]:5060\n";
 
 /* Sections kept for later parts of pbxguard: named, so the error is clear. */
-static const char *const later_sections[] = { "bans", "manager", "iax2", "http",
+static const char *const later_sections[] = { "manager", "iax2", "http",
 	"password-policy", "voicemail-policy", "watch", NULL };
 
 struct ctx {
@@ -36,6 +36,7 @@ struct ctx {
 	FILE *f;
 	const char *mem;	/* embedded text instead of f */
 	size_t mempos;
+	bool agents_set;	/* scanner-user-agents given, even empty */
 };
 
 static void
@@ -94,14 +95,84 @@ config_defaults(struct config *c)
 	c->max_headers = 100;
 	c->idle_timeout = 300;
 	c->max_connections = 1024;
+
+	/* fail2ban's [asterisk] jail; sshguard-like growth up to a week. */
+	c->bans_enabled = true;
+	c->maxretry = 10;
+	c->findtime = 600;
+	c->bantime = 600;
+	c->bantime_increment = true;
+	c->bantime_maxtime = 7 * 86400;
+	c->account_maxretry = 20;
+	c->account_findtime = 3600;
+	c->account_locktime = 3600;
+	/* Kamailio pike's defaults: 30 requests per 2 s sampling unit. */
+	c->pike_limit = 30;
+	c->pike_window = 2;
+	c->pike_bantime = 120;
+	c->max_tracked = 65536;
+	c->nftables = NFT_AUTO;
+}
+
+/* Scanners that name themselves; a User-Agent is only ever a hint. */
+static const char *const default_scanners[] = { "friendly-scanner", "sipvicious", "sipcli",
+	"VaxSIPUserAgent", "pplsip", "sundayddr", "iWar", "sip-scan", "SIVuS", "smap", NULL };
+
+static void
+free_agents(struct config *c)
+{
+	for (size_t i = 0; i < c->n_scanner_agents; i++)
+		free(c->scanner_agents[i]);
+	c->n_scanner_agents = 0;
+}
+
+static void
+free_domains(struct config *c)
+{
+	for (size_t i = 0; i < c->n_auth_domains; i++)
+		free(c->auth_domains[i]);
+	c->n_auth_domains = 0;
 }
 
 void
 config_free(struct config *c)
 {
-	for (size_t i = 0; i < c->n_auth_domains; i++)
-		free(c->auth_domains[i]);
-	c->n_auth_domains = 0;
+	free_domains(c);
+	free_agents(c);
+	for (size_t i = 0; i < c->n_acls; i++)
+		free(c->acls[i].rules);
+	c->n_acls = 0;
+}
+
+bool
+config_parse_duration(struct slice s, unsigned *secs)
+{
+	static const struct { char unit; unsigned mult; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 },
+	};
+	unsigned mult = 1;
+	uint64_t n;
+
+	s = slice_trim(s);
+	if (s.n > 1)
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if ((s.p[s.n - 1] | 0x20) == units[i].unit) {
+				mult = units[i].mult;
+				s.n--;
+			}
+	if (!slice_to_u64(s, 0, UINT32_MAX / mult, &n))
+		return false;
+	*secs = (unsigned)n * mult;
+	return true;
+}
+
+int
+config_find_acl(const struct config *c, struct slice name)
+{
+	for (size_t i = 0; i < c->n_acls; i++)
+		if (slice_eq_cstr(name, c->acls[i].name))
+			return (int)i;
+	return CONFIG_NO_ACL;
 }
 
 void
@@ -214,14 +285,17 @@ add_algo(struct ctx *x, struct slice w)
 }
 
 static void
-add_transport_one(struct ctx *x, enum transport_proto p, const struct addr *a)
+add_transport_one(struct ctx *x, enum transport_proto p, const struct addr *a,
+    struct slice acl)
 {
 	struct config *c = x->c;
 	if (c->n_transports == CONFIG_MAX_TRANSPORTS) {
 		error(x, "transports: more than %d listeners", CONFIG_MAX_TRANSPORTS);
 		return;
 	}
-	c->transports[c->n_transports++] = (struct transport_spec){ p, *a };
+	struct transport_spec *t = &c->transports[c->n_transports++];
+	*t = (struct transport_spec){ p, *a, CONFIG_NO_ACL, "" };
+	slice_copy(acl, t->acl_name, sizeof(t->acl_name));
 }
 
 /*
@@ -231,7 +305,7 @@ add_transport_one(struct ctx *x, enum transport_proto p, const struct addr *a)
 static void
 add_transport(struct ctx *x, struct slice w)
 {
-	struct slice rest, scheme = slice_cut(w, ':', &rest), params, hostport;
+	struct slice rest, scheme = slice_cut(w, ':', &rest), params, hostport, acl = SLICE_NULL;
 	bool udp = false, tcp = false;
 	struct addr a;
 
@@ -258,6 +332,8 @@ add_transport(struct ctx *x, struct slice w)
 		    (slice_caseeq_cstr(v, "udp") || slice_caseeq_cstr(v, "tcp"))) {
 			udp = slice_caseeq_cstr(v, "udp");
 			tcp = !udp;
+		} else if (slice_caseeq_cstr(k, "acl") && v.n > 0 && v.n < 32) {
+			acl = v;
 		} else {
 			error(x, "transports: '%.*s': unsupported parameter '%.*s'", (int)w.n, w.p,
 			    (int)p.n, p.p);
@@ -275,9 +351,9 @@ add_transport(struct ctx *x, struct slice w)
 		return;
 	}
 	if (udp)
-		add_transport_one(x, TP_UDP, &a);
+		add_transport_one(x, TP_UDP, &a, acl);
 	if (tcp)
-		add_transport_one(x, TP_TCP, &a);
+		add_transport_one(x, TP_TCP, &a, acl);
 }
 
 /* ---- the key table ---------------------------------------------------- */
@@ -290,6 +366,8 @@ set_global(struct ctx *x, const char *k, const char *v)
 		parse_str(x, k, v, c->statedir, sizeof(c->statedir));
 	} else if (strcmp(k, "security-log") == 0) {
 		parse_str(x, k, v, c->security_log, sizeof(c->security_log));
+	} else if (strcmp(k, "control-socket") == 0) {
+		parse_str(x, k, v, c->control_socket, sizeof(c->control_socket));
 	} else if (strcmp(k, "log-level") == 0) {
 		static const char *const lv[] = { "error", "warning", "notice", "info", "debug" };
 		for (int i = 0; i < 5; i++)
@@ -310,7 +388,7 @@ set_auth(struct ctx *x, const char *k, const char *v)
 	if (strcmp(k, "enabled") == 0) {
 		parse_bool(x, k, v, &c->auth_enabled);
 	} else if (strcmp(k, "auth-domains") == 0) {
-		config_free(c);
+		free_domains(c);
 		each_word(x, v, add_domain);
 	} else if (strcmp(k, "available-algorithms") == 0) {
 		c->n_algos = 0;
@@ -378,6 +456,142 @@ set_sip(struct ctx *x, const char *k, const char *v)
 	}
 }
 
+static void
+add_ignoreip(struct ctx *x, struct slice w)
+{
+	struct config *c = x->c;
+	const char *why;
+	if (c->n_ignoreip == CONFIG_MAX_CIDRS) {
+		error(x, "ignoreip: more than %d networks", CONFIG_MAX_CIDRS);
+		return;
+	}
+	if (!cidr_parse(w, &c->ignoreip[c->n_ignoreip], &why)) {
+		error(x, "ignoreip: '%.*s': %s", (int)(w.n > 64 ? 64 : w.n), w.p, why);
+		return;
+	}
+	c->n_ignoreip++;
+}
+
+static void
+add_agent(struct ctx *x, struct slice w)
+{
+	struct config *c = x->c;
+	if (c->n_scanner_agents == CONFIG_MAX_AGENTS) {
+		error(x, "scanner-user-agents: more than %d names", CONFIG_MAX_AGENTS);
+		return;
+	}
+	char *a = slice_dup(w);
+	if (a)
+		c->scanner_agents[c->n_scanner_agents++] = a;
+}
+
+static void
+parse_duration(struct ctx *x, const char *key, const char *v, unsigned min, unsigned *out)
+{
+	unsigned secs;
+	if (!config_parse_duration(slice_cstr(v), &secs) || secs < min)
+		error(x, "%s: expected a time of at least %u s, like 600, 10m, 1h, 1d or 1w, "
+		    "got '%s'", key, min, v);
+	else
+		*out = secs;
+}
+
+static void
+set_bans(struct ctx *x, const char *k, const char *v)
+{
+	struct config *c = x->c;
+	if (strcmp(k, "enabled") == 0) {
+		parse_bool(x, k, v, &c->bans_enabled);
+	} else if (strcmp(k, "maxretry") == 0) {
+		parse_uint(x, k, v, 1, 1000, &c->maxretry);
+	} else if (strcmp(k, "findtime") == 0) {
+		parse_duration(x, k, v, 1, &c->findtime);
+	} else if (strcmp(k, "bantime") == 0) {
+		parse_duration(x, k, v, 1, &c->bantime);
+	} else if (strcmp(k, "bantime.increment") == 0) {
+		parse_bool(x, k, v, &c->bantime_increment);
+	} else if (strcmp(k, "bantime.maxtime") == 0) {
+		parse_duration(x, k, v, 1, &c->bantime_maxtime);
+	} else if (strcmp(k, "ignoreip") == 0) {
+		c->n_ignoreip = 0;
+		each_word(x, v, add_ignoreip);
+	} else if (strcmp(k, "account-maxretry") == 0) {
+		parse_uint(x, k, v, 1, 100000, &c->account_maxretry);
+	} else if (strcmp(k, "account-findtime") == 0) {
+		parse_duration(x, k, v, 1, &c->account_findtime);
+	} else if (strcmp(k, "account-locktime") == 0) {
+		parse_duration(x, k, v, 1, &c->account_locktime);
+	} else if (strcmp(k, "pike-limit") == 0) {
+		parse_uint(x, k, v, 0, 10000000, &c->pike_limit);
+	} else if (strcmp(k, "pike-window") == 0) {
+		parse_duration(x, k, v, 1, &c->pike_window);
+	} else if (strcmp(k, "pike-bantime") == 0) {
+		parse_duration(x, k, v, 1, &c->pike_bantime);
+	} else if (strcmp(k, "scanner-user-agents") == 0) {
+		free_agents(c);
+		x->agents_set = true;
+		each_word(x, v, add_agent);
+	} else if (strcmp(k, "max-tracked") == 0) {
+		parse_uint(x, k, v, 64, 1u << 24, &c->max_tracked);
+	} else if (strcmp(k, "nftables") == 0) {
+		bool b;
+		if (strcasecmp(v, "auto") == 0)
+			c->nftables = NFT_AUTO;
+		else if (parse_bool(x, k, v, &b))
+			c->nftables = b ? NFT_YES : NFT_NO;
+	} else if (strcmp(k, "nftables-on-exit") == 0) {
+		if (strcmp(v, "delete") == 0 || strcmp(v, "keep") == 0)
+			c->nftables_keep = strcmp(v, "keep") == 0;
+		else
+			error(x, "nftables-on-exit: expected delete or keep, got '%s'", v);
+	} else {
+		error(x, "[bans]: unknown key '%s'", k);
+	}
+}
+
+static void
+set_acl(struct ctx *x, const char *section, const char *k, const char *v)
+{
+	struct config *c = x->c;
+	const char *name = section + 4, *why;
+	struct acl_group *g = NULL;
+	struct acl_rule r;
+
+	if (!*name || strlen(name) >= sizeof(g->name) || strchr(name, ' ')) {
+		error(x, "[%s]: an ACL name is 1 to %zu characters without spaces", section,
+		    sizeof(g->name) - 1);
+		return;
+	}
+	int i = config_find_acl(c, slice_cstr(name));
+	if (i != CONFIG_NO_ACL) {
+		g = &c->acls[i];
+	} else if (c->n_acls == CONFIG_MAX_ACLS) {
+		error(x, "more than %d ACL groups", CONFIG_MAX_ACLS);
+		return;
+	} else {
+		g = &c->acls[c->n_acls++];
+		memset(g, 0, sizeof(*g));
+		snprintf(g->name, sizeof(g->name), "%s", name);
+	}
+	if (strcmp(k, "permit") == 0 || strcmp(k, "deny") == 0) {
+		r.permit = k[0] == 'p';
+	} else {
+		error(x, "[%s]: unknown key '%s' (expected permit or deny)", section, k);
+		return;
+	}
+	if (!cidr_parse(slice_cstr(v), &r.net, &why)) {
+		error(x, "%s: '%s': %s", k, v, why);
+		return;
+	}
+	struct acl_rule *nr = realloc(g->rules, (g->n + 1) * sizeof(*nr));
+	if (!nr) {
+		error(x, "out of memory");
+		return;
+	}
+	g->rules = nr;
+	g->rules[g->n++] = r;
+}
+
 static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -393,10 +607,13 @@ handler(void *user, const char *section, const char *name, const char *value)
 		set_registrar(x, name, value);
 	} else if (strcmp(section, "sip") == 0) {
 		set_sip(x, name, value);
+	} else if (strcmp(section, "bans") == 0) {
+		set_bans(x, name, value);
+	} else if (strncmp(section, "acl:", 4) == 0) {
+		set_acl(x, section, name, value);
 	} else {
 		for (int i = 0; later_sections[i]; i++)
-			if (strcmp(section, later_sections[i]) == 0 ||
-			    strncmp(section, "acl:", 4) == 0) {
+			if (strcmp(section, later_sections[i]) == 0) {
 				error(x, "[%s]: not available in this version of pbxguard", section);
 				return 1;
 			}
@@ -480,6 +697,19 @@ finish(struct ctx *x)
 		error(x, "[module::Registrar] min-expires is above max-expires");
 	if (c->default_expires < c->min_expires || c->default_expires > c->max_expires)
 		error(x, "[module::Registrar] default-expires is outside min/max-expires");
+	for (size_t i = 0; i < c->n_transports; i++) {
+		struct transport_spec *t = &c->transports[i];
+		if (!t->acl_name[0])
+			continue;
+		if ((t->acl = config_find_acl(c, slice_cstr(t->acl_name))) == CONFIG_NO_ACL)
+			error(x, "transports: acl=%s: no [acl:%s] section", t->acl_name,
+			    t->acl_name);
+	}
+	if (!x->agents_set)
+		for (size_t i = 0; default_scanners[i]; i++)
+			add_agent(x, slice_cstr(default_scanners[i]));
+	if (c->bantime > c->bantime_maxtime)
+		error(x, "[bans] bantime is above bantime.maxtime");
 	if (c->realm[0] && c->n_auth_domains)
 		warning(x, "realm is set: stored md5/sha256 hashes only verify if they were "
 		    "made with realm '%s'", c->realm);
@@ -495,6 +725,14 @@ finish(struct ctx *x)
 	if (!c->file_path[0] &&
 	    (size_t)snprintf(c->file_path, sizeof(c->file_path), "%s/userdb", c->statedir) >=
 	    sizeof(c->file_path))
+		error(x, "statedir: path too long");
+	if (!c->ban_state[0] &&
+	    (size_t)snprintf(c->ban_state, sizeof(c->ban_state), "%s/bans.state", c->statedir) >=
+	    sizeof(c->ban_state))
+		error(x, "statedir: path too long");
+	if (!c->control_socket[0] &&
+	    (size_t)snprintf(c->control_socket, sizeof(c->control_socket), "%s/control.sock",
+	    c->statedir) >= sizeof(c->control_socket))
 		error(x, "statedir: path too long");
 	if (!c->security_log[0] &&
 	    (size_t)snprintf(c->security_log, sizeof(c->security_log), "%s/security.log",

@@ -12,18 +12,40 @@
 #include <stddef.h>
 
 #include "core/addr.h"
+#include "core/cidr.h"
 #include "guard/digest.h"
 
 enum transport_proto { TP_UDP, TP_TCP };
 
+#define CONFIG_NO_ACL (-1)
+
 struct transport_spec {
 	enum transport_proto proto;
 	struct addr addr;
+	int acl;			/* index into acls, or CONFIG_NO_ACL */
+	char acl_name[32];		/* as written; resolved when the file is read */
 };
+
+/* [acl:NAME]: permit/deny rules in file order; the last match wins. */
+struct acl_rule {
+	bool permit;
+	struct cidr net;
+};
+
+struct acl_group {
+	char name[32];
+	struct acl_rule *rules;
+	size_t n;
+};
+
+enum nft_mode { NFT_AUTO, NFT_YES, NFT_NO };
 
 #define CONFIG_MAX_TRANSPORTS 16
 #define CONFIG_MAX_DOMAINS 64
 #define CONFIG_MAX_ALGOS 6
+#define CONFIG_MAX_ACLS 64
+#define CONFIG_MAX_CIDRS 256
+#define CONFIG_MAX_AGENTS 32
 
 struct config {
 	char source[PATH_MAX];		/* file name, or "(embedded default)" */
@@ -58,6 +80,25 @@ struct config {
 	unsigned max_headers;
 	unsigned idle_timeout;
 	unsigned max_connections;
+
+	/* [bans]: fail2ban's names and its asterisk jail's defaults */
+	bool bans_enabled;
+	unsigned maxretry, findtime, bantime, bantime_maxtime;
+	bool bantime_increment;
+	struct cidr ignoreip[CONFIG_MAX_CIDRS];
+	size_t n_ignoreip;
+	unsigned account_maxretry, account_findtime, account_locktime;
+	unsigned pike_limit, pike_window, pike_bantime;
+	char *scanner_agents[CONFIG_MAX_AGENTS];
+	size_t n_scanner_agents;
+	unsigned max_tracked;		/* source addresses with counters */
+	enum nft_mode nftables;
+	bool nftables_keep;		/* leave the table when stopping */
+	char ban_state[PATH_MAX];	/* empty: <statedir>/bans.state */
+	char control_socket[PATH_MAX];	/* empty: <statedir>/control.sock */
+
+	struct acl_group acls[CONFIG_MAX_ACLS];
+	size_t n_acls;
 };
 
 struct config_errors {
@@ -78,6 +119,10 @@ void config_defaults(struct config *c);
  */
 bool config_load(struct config *c, const char *path, struct config_errors *errs);
 void config_free(struct config *c);
+/* "600", "10m", "1h", "2d", "1w" (fail2ban's units) to seconds. */
+bool config_parse_duration(struct slice s, unsigned *secs);
+/* The ACL group called name, or CONFIG_NO_ACL. */
+int config_find_acl(const struct config *c, struct slice name);
 void config_errors_free(struct config_errors *e);
 
 #endif

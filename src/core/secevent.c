@@ -17,6 +17,9 @@ static const char *const names[] = {
 	[SECEVENT_CHALLENGE_RESPONSE_FAILED] = "ChallengeResponseFailed",
 	[SECEVENT_INVALID_PASSWORD] = "InvalidPassword",
 	[SECEVENT_REQUEST_BAD_FORMAT] = "RequestBadFormat",
+	[SECEVENT_FAILED_ACL] = "FailedACL",
+	[SECEVENT_BAN] = "Ban",
+	[SECEVENT_UNBAN] = "Unban",
 };
 
 const char *
@@ -123,8 +126,8 @@ secevent_format(const struct secevent *ev, char *dst, size_t dstsz)
 	put(&o, names[ev->type]);
 	put(&o, "\"");
 	put_field(&o, "EventTV", tv);
-	put_field(&o, "Severity",
-	    ev->type == SECEVENT_SUCCESSFUL_AUTH ? "Informational" : "Error");
+	bool info = ev->type == SECEVENT_SUCCESSFUL_AUTH || ev->type == SECEVENT_UNBAN;
+	put_field(&o, "Severity", info ? "Informational" : "Error");
 	put_field(&o, "Service", ev->service ? ev->service : "SIP");
 	put_field(&o, "EventVersion", ev->type == SECEVENT_SUCCESSFUL_AUTH ? "2" : "1");
 	put_untrusted(&o, "AccountID", ev->account);
@@ -144,6 +147,19 @@ secevent_format(const struct secevent *ev, char *dst, size_t dstsz)
 		put_untrusted(&o, "RequestType", ev->request_type);
 		put_untrusted(&o, "RequestParams", ev->request_params);
 		break;
+	case SECEVENT_FAILED_ACL:
+		put_field(&o, "ACLName", ev->acl_name ? ev->acl_name : "");
+		break;
+	case SECEVENT_BAN: {
+		char secs[16];
+		snprintf(secs, sizeof(secs), "%u", ev->ban_seconds);
+		put_field(&o, "BanTime", secs);
+		put_field(&o, "Reason", ev->reason ? ev->reason : "");
+		break;
+	}
+	case SECEVENT_UNBAN:
+		put_field(&o, "Reason", ev->reason ? ev->reason : "");
+		break;
 	default:
 		break;
 	}
@@ -154,6 +170,7 @@ void
 secevent_emit(const struct secevent *ev)
 {
 	char line[2048];
+	bool info = ev->type == SECEVENT_SUCCESSFUL_AUTH;
 
 	secevent_format(ev, line, sizeof(line));
 	if (seclog) {
@@ -162,6 +179,6 @@ secevent_emit(const struct secevent *ev)
 	}
 	/* The operational log gets it too, minus its own timestamp prefix. */
 	const char *rest = strchr(line, ']');
-	log_msg(ev->type == SECEVENT_SUCCESSFUL_AUTH ? LOG_INFO : LOG_NOTICE, "%s",
+	log_msg(info ? LOG_INFO : LOG_NOTICE, "%s",
 	    rest ? rest + 2 : line);
 }

@@ -19,6 +19,10 @@ enum secevent_type {
 	SECEVENT_CHALLENGE_RESPONSE_FAILED,
 	SECEVENT_INVALID_PASSWORD,
 	SECEVENT_REQUEST_BAD_FORMAT,
+	SECEVENT_FAILED_ACL,		/* Asterisk's, with ACLName */
+	/* pbxguard's own, in the same format (fail2ban's filter ignores them): */
+	SECEVENT_BAN,
+	SECEVENT_UNBAN,
 };
 
 struct secevent {
@@ -33,6 +37,9 @@ struct secevent {
 	struct slice received_hash;	/* the peer's response */
 	struct slice request_type;	/* RequestBadFormat: what was wrong */
 	struct slice request_params;
+	const char *acl_name;		/* FailedACL */
+	unsigned ban_seconds;		/* Ban */
+	const char *reason;		/* Ban, Unban */
 };
 
 const char *secevent_name(enum secevent_type t);

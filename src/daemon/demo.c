@@ -15,39 +15,17 @@
 #define DEMO_USER "1000"
 #define DEMO_DOMAIN "localhost"
 
-static int
-mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 int
 demo_prepare(const struct config *cfg)
 {
 	char pass[17], line[1024], text[1200], err[512];
 	struct stat st;
 
-	if (mkdir_p(cfg->statedir, 0700) < 0) {
-		log_err("cannot create state directory %s: %s", cfg->statedir, strerror(errno));
-		return -1;
-	}
 	if (stat(cfg->file_path, &st) == 0)
 		return 0; /* never overwrite: the demo account was made before */
 	rand_hex(pass, 8);
 	if (!userdb_format_line(slice_cstr(DEMO_USER), slice_cstr(DEMO_DOMAIN), slice_cstr(pass),
-	    false, NULL, line, sizeof(line))) {
+	    false, NULL, NULL, line, sizeof(line))) {
 		log_err("cannot format the demo account");
 		return -1;
 	}

@@ -19,6 +19,8 @@ usage(FILE *f)
 	    "                                    it runs on its embedded, loopback-only default\n"
 	    "  userdb add|passwd|del|list|verify FILE user@domain\n"
 	    "                                    manage a Flexisip userdb file\n"
+	    "  ctl [-c FILE] bans list|ban ADDR [TIME]|unban ADDR\n"
+	    "                                    bans of the running daemon\n"
 	    "  help                              this text\n"
 	    "  version                           print the version\n"
 	    "\n"
@@ -38,6 +40,7 @@ main(int argc, char **argv)
 	} cmds[] = {
 		{ "serve", cmd_serve },
 		{ "userdb", cmd_userdb },
+		{ "ctl", cmd_ctl },
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)

@@ -11,11 +11,14 @@
 
 #include <event2/event.h>
 
+#include "core/atomicfile.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/secevent.h"
 #include "daemon/cmds.h"
+#include "daemon/control.h"
 #include "daemon/demo.h"
+#include "daemon/nft.h"
 #include "guard/digest.h"
 #include "guard/guard.h"
 #include "sip/server.h"
@@ -28,6 +31,8 @@ struct daemon {
 	struct guard *guard;
 	struct sip_server sip;
 	struct sip_transports *tp;
+	struct control *ctl;
+	struct nft *nft;
 	struct event_base *base;
 	struct event *sigs[3];
 	struct event *tick;
@@ -54,8 +59,33 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	struct daemon *d = arg;
 	(void)fd;
 	(void)what;
-	guard_refresh(d->guard, false);
+	guard_tick(d->guard, time(NULL));
 	registrar_sweep(d->sip.reg, time(NULL));
+}
+
+/* Bans from the state file, into the kernel when allowed; the control socket. */
+static bool
+start_bans(struct daemon *d)
+{
+	time_t now = time(NULL);
+	bool fatal;
+
+	if (!guard_load_state(d->guard, now))
+		return false;
+	if (d->cfg.bans_enabled) {
+		size_t n = guard_bans_list(d->guard, now, NULL, 0);
+		struct ban_info *bi = calloc(n ? n : 1, sizeof(*bi));
+		if (!bi)
+			return false;
+		guard_bans_list(d->guard, now, bi, n);
+		d->nft = nft_start(&d->cfg, bi, n, now, &fatal);
+		free(bi);
+		if (fatal)
+			return false;
+		if (d->nft)
+			guard_set_enforcer(d->guard, nft_on_ban, d->nft);
+	}
+	return (d->ctl = control_start(d->base, d->cfg.control_socket, d->guard)) != NULL;
 }
 
 static int
@@ -136,6 +166,10 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	log_set_level(verbose ? LOG_DEBUG : (enum log_level)d.cfg.log_level);
 
+	if (mkdir_parents(d.cfg.statedir, 0700) < 0) {
+		log_err("cannot create state directory %s: %s", d.cfg.statedir, strerror(errno));
+		goto out;
+	}
 	if (d.cfg.embedded && demo_prepare(&d.cfg) < 0)
 		goto out;
 	if (!secevent_open(d.cfg.security_log))
@@ -151,6 +185,8 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	if (!(d.base = event_base_new()))
+		goto out;
+	if (!start_bans(&d))
 		goto out;
 	if (!(d.tp = sip_transports_start(d.base, &d.sip, &d.cfg, d.cfg.embedded)))
 		goto out;
@@ -173,11 +209,16 @@ cmd_serve(int argc, char **argv)
 
 	event_base_dispatch(d.base);
 	log_notice("stopped: %llu requests, %llu authenticated, %llu refused, %llu challenges, "
-	    "%llu malformed", (unsigned long long)d.sip.n_requests,
+	    "%llu malformed, %llu dropped before parsing", (unsigned long long)d.sip.n_requests,
 	    (unsigned long long)d.sip.n_auth_ok, (unsigned long long)d.sip.n_auth_fail,
-	    (unsigned long long)d.sip.n_challenges, (unsigned long long)d.sip.n_bad);
+	    (unsigned long long)d.sip.n_challenges, (unsigned long long)d.sip.n_bad,
+	    (unsigned long long)d.sip.n_dropped);
 	rc = 0;
 out:
+	if (d.guard)
+		guard_save_state(d.guard, time(NULL));
+	nft_stop(d.nft);
+	control_stop(d.ctl);
 	sip_transports_stop(d.tp);
 	for (int i = 0; i < 3; i++)
 		if (d.sigs[i])

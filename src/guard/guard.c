@@ -1,22 +1,58 @@
 #include "guard/guard.h"
 
+#include <errno.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
+#include "core/atomicfile.h"
 #include "core/log.h"
 #include "core/rand.h"
+#include "guard/acl.h"
 
 struct guard {
 	const struct config *cfg;
 	struct store *store;
 	struct nonce_ctx nonces;
+	struct bans *bans;
+	bans_hook enforcer;
+	void *enforcer_arg;
 	/* Unknown accounts are verified against this, so they cost the same. */
 	char dummy_ha1[DIGEST_NALGOS][DIGEST_MAX_HEX + 1];
 };
+
+/* Every ban started or lifted: a log line, a security event, the kernel. */
+static void
+on_ban(void *arg, const struct ban_info *bi, bool added, time_t now, const char *why)
+{
+	struct guard *g = arg;
+	char as[IPKEY_STRLEN];
+	struct addr a;
+	unsigned secs = added && bi->until > now ? (unsigned)(bi->until - now) : 0;
+
+	ipkey_str(&bi->addr, as, sizeof(as));
+	if (added)
+		log_notice("ban: %s for %u s (%s; ban number %u)", as, secs, why, bi->count);
+	else
+		log_notice("unban: %s (%s)", as, why);
+	ipkey_to_addr(&bi->addr, &a);
+	struct secevent ev = {
+		.type = added ? SECEVENT_BAN : SECEVENT_UNBAN,
+		.service = "pbxguard",
+		.remote = &a,
+		.ban_seconds = secs,
+		.reason = why,
+	};
+	secevent_emit(&ev);
+	if (g->enforcer)
+		g->enforcer(g->enforcer_arg, bi, added, now, why);
+}
 
 struct guard *
 guard_new(const struct config *cfg, struct store *store)
@@ -26,10 +62,16 @@ guard_new(const struct config *cfg, struct store *store)
 
 	if (!g)
 		return NULL;
-	if (!nonce_ctx_init(&g->nonces, NULL, cfg->nonce_expires, cfg->nonce_table)) {
+	if (!(g->bans = bans_new(cfg))) {
 		free(g);
 		return NULL;
 	}
+	if (!nonce_ctx_init(&g->nonces, NULL, cfg->nonce_expires, cfg->nonce_table)) {
+		bans_free(g->bans);
+		free(g);
+		return NULL;
+	}
+	bans_set_hook(g->bans, on_ban, g);
 	g->cfg = cfg;
 	g->store = store;
 	for (int a = 0; a < DIGEST_NALGOS; a++) {
@@ -45,16 +87,55 @@ guard_free(struct guard *g)
 	if (!g)
 		return;
 	nonce_ctx_free(&g->nonces);
+	bans_free(g->bans);
 	OPENSSL_cleanse(g, sizeof(*g));
 	free(g);
 }
 
 enum guard_admit
-guard_admit(struct guard *g, const struct guard_source *src)
+guard_admit(struct guard *g, const struct guard_source *src, time_t now)
 {
-	(void)g;
-	(void)src;
+	const struct config *cfg = g->cfg;
+	struct ipkey k;
+
+	ipkey_from_addr(src->remote, &k);
+	if (src->acl != CONFIG_NO_ACL && !acl_allows(&cfg->acls[src->acl], &k))
+		return GUARD_DROP;
+	if (!cfg->bans_enabled || bans_ignored(g->bans, &k))
+		return GUARD_ADMIT;
+	if (bans_check(g->bans, &k, now) || bans_request(g->bans, &k, now))
+		return GUARD_DROP;
 	return GUARD_ADMIT;
+}
+
+static bool
+is_scanner(const struct config *cfg, struct slice ua)
+{
+	for (size_t i = 0; i < cfg->n_scanner_agents; i++) {
+		const char *name = cfg->scanner_agents[i];
+		size_t n = strlen(name);
+		for (size_t j = 0; j + n <= ua.n; j++)
+			if (strncasecmp(ua.p + j, name, n) == 0)
+				return true;
+	}
+	return false;
+}
+
+enum guard_admit
+guard_user_agent(struct guard *g, const struct guard_source *src, struct slice user_agent,
+    time_t now)
+{
+	struct ipkey k;
+
+	if (!g->cfg->bans_enabled || !user_agent.n || !is_scanner(g->cfg, user_agent))
+		return GUARD_ADMIT;
+	ipkey_from_addr(src->remote, &k);
+	if (bans_ignored(g->bans, &k))
+		return GUARD_ADMIT;
+	char as[IPKEY_STRLEN], ua[LOG_ESCAPED_SIZE(64)];
+	log_info("%s: scanner User-Agent '%s' (a strike toward a ban)",
+	    ipkey_str(&k, as, sizeof(as)), log_escape(user_agent, ua, sizeof(ua)));
+	return bans_fail(g->bans, &k, now) ? GUARD_DROP : GUARD_ADMIT;
 }
 
 bool
@@ -102,6 +183,44 @@ set_event(struct guard_verdict *v, enum secevent_type t, const struct guard_auth
 		v->received_nonce = p->nonce;
 		v->received_hash = p->response;
 	}
+}
+
+/*
+ * An existing account's address policy: its ACL group, then the lock that
+ * a distributed attack put on it. NULL when the source may use it, else the
+ * name for the FailedACL event. Also records the account's name in v.
+ */
+static const char *
+account_policy(struct guard *g, const struct guard_auth_request *rq, struct slice realm,
+    const struct account *acct, struct guard_verdict *v)
+{
+	char u[LOG_ESCAPED_SIZE(64)];
+	struct ipkey k;
+	(void)realm;
+
+	v->known = slice_copy(rq->user, v->acct, sizeof(v->acct) - 257);
+	if (v->known) {
+		size_t n = strlen(v->acct);
+		v->acct[n] = '@';
+		v->known = slice_copy_lower(rq->domain, v->acct + n + 1, sizeof(v->acct) - n - 1);
+	}
+	if (!rq->src)
+		return NULL;
+	ipkey_from_addr(rq->src->remote, &k);
+	if (acct->acl[0]) {
+		int i = config_find_acl(g->cfg, slice_cstr(acct->acl));
+		if (i == CONFIG_NO_ACL) {
+			log_warn("%s: acl:%s names no [acl:%s] section: refused",
+			    log_escape(slice_cstr(v->acct), u, sizeof(u)), acct->acl, acct->acl);
+			return acct->acl;
+		}
+		if (!acl_allows(&g->cfg->acls[i], &k))
+			return g->cfg->acls[i].name;
+	}
+	if (v->known && g->cfg->bans_enabled &&
+	    bans_account_locked(g->bans, slice_cstr(v->acct), &k, rq->now))
+		return "account-lock";
+	return NULL;
 }
 
 /* The credential to verify: ours (realm), offered, strongest; -1 if none. */
@@ -171,6 +290,7 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 	bool known;
 
 	memset(v, 0, sizeof(*v));
+	v->now = rq->now;
 	if (!cfg->auth_enabled) {
 		v->outcome = GUARD_OK;
 		return;
@@ -178,6 +298,7 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 	if (!guard_domain_allowed(g, rq->domain)) {
 		v->outcome = GUARD_DOMAIN_REFUSED;
 		v->reason = "Domain forbidden";
+		v->strike = true;
 		set_event(v, SECEVENT_INVALID_ACCOUNT_ID, rq, NULL);
 		return;
 	}
@@ -208,6 +329,8 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 		v->reason = "credential store unavailable";
 		return;
 	}
+
+	const char *policy = known ? account_policy(g, rq, realm, &acct, v) : NULL;
 
 	/* Flexisip: what is stored decides what can be offered. */
 	for (size_t i = 0; i < cfg->n_algos; i++)
@@ -272,11 +395,18 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 	OPENSSL_cleanse(ha1, sizeof(ha1));
 	OPENSSL_cleanse(want, sizeof(want));
 
-	if (!match) {
+	if (!match || policy) {
+		/* Refused by policy: on the wire exactly like a wrong password. */
 		v->outcome = GUARD_FORBIDDEN;
 		v->reason = "Forbidden";
-		set_event(v, known && name_ok ? SECEVENT_CHALLENGE_RESPONSE_FAILED
-		    : SECEVENT_INVALID_ACCOUNT_ID, rq, p);
+		v->strike = true;
+		if (match) {
+			set_event(v, SECEVENT_FAILED_ACL, rq, p);
+			snprintf(v->acl_name, sizeof(v->acl_name), "%s", policy);
+		} else {
+			set_event(v, known && name_ok ? SECEVENT_CHALLENGE_RESPONSE_FAILED
+			    : SECEVENT_INVALID_ACCOUNT_ID, rq, p);
+		}
 		if (cfg->no_403) {
 			v->challenge_too = true;
 			make_challenge(g, rq, realm, offered, noffered, false, v);
@@ -320,17 +450,45 @@ guard_malformed(struct guard *g, struct slice account, struct slice what, const 
 	memset(v, 0, sizeof(*v));
 	v->outcome = GUARD_BAD_REQUEST;
 	v->reason = why;
+	/* Garbled credentials are a failed login; other garbage is not. */
+	v->strike = slice_eq_cstr(what, "Authorization");
 	v->has_event = true;
 	v->event = SECEVENT_REQUEST_BAD_FORMAT;
 	v->account = account;
 	v->request_type = what;
 }
 
+/* Failures and successes, to the ban engine. */
+static void
+count_outcome(struct guard *g, const struct guard_source *src, const struct guard_verdict *v)
+{
+	struct ipkey k;
+	char u[LOG_ESCAPED_SIZE(64)], as[IPKEY_STRLEN];
+
+	if (!g->cfg->bans_enabled)
+		return;
+	ipkey_from_addr(src->remote, &k);
+	if (bans_ignored(g->bans, &k))
+		return;
+	if (v->strike)
+		bans_fail(g->bans, &k, v->now);
+	if (!v->known)
+		return;
+	struct slice acct = slice_cstr(v->acct);
+	if (v->outcome == GUARD_OK)
+		bans_account_ok(g->bans, acct, &k, v->now);
+	else if (v->outcome == GUARD_FORBIDDEN && bans_account_fail(g->bans, acct, &k, v->now))
+		log_notice("account %s locked for %u s for addresses it never logged in from: "
+		    "%u failures in %u s, the latest from %s", log_escape(acct, u, sizeof(u)),
+		    g->cfg->account_locktime, g->cfg->account_maxretry, g->cfg->account_findtime,
+		    ipkey_str(&k, as, sizeof(as)));
+}
+
 void
 guard_report(struct guard *g, const struct guard_source *src, struct slice session,
     const struct guard_verdict *v)
 {
-	(void)g;
+	count_outcome(g, src, v);
 	if (!v->has_event)
 		return;
 	struct secevent ev = {
@@ -345,9 +503,96 @@ guard_report(struct guard *g, const struct guard_source *src, struct slice sessi
 		.challenge = v->received_nonce,
 		.received_hash = v->received_hash,
 	};
+	if (v->event == SECEVENT_FAILED_ACL)
+		ev.acl_name = v->acl_name;
 	if (v->event == SECEVENT_REQUEST_BAD_FORMAT) {
 		ev.request_type = v->request_type;
 		ev.request_params = slice_cstr(v->reason ? v->reason : "");
 	}
 	secevent_emit(&ev);
+}
+
+/* ---- ban state and manual bans ---------------------------------------- */
+
+bool
+guard_load_state(struct guard *g, time_t now)
+{
+	const char *path = g->cfg->ban_state;
+	char err[512], *data = NULL;
+	size_t n = 0;
+
+	if (access(path, F_OK) != 0)
+		return true;
+	if (file_read_all(path, 64u << 20, &data, &n, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return false;
+	}
+	size_t bad = bans_load_text(g->bans, data, n, path, now, err, sizeof(err));
+	free(data);
+	if (bad) {
+		char aside[PATH_MAX + 16];
+		snprintf(aside, sizeof(aside), "%s.corrupt", path);
+		log_warn("%s (and %zu more bad line%s): skipped; the file is kept as %s", err,
+		    bad - 1, bad == 2 ? "" : "s", aside);
+		if (rename(path, aside) < 0)
+			log_warn("cannot keep %s: %s", aside, strerror(errno));
+	}
+	struct ban_info bi[1];
+	size_t nb = bans_list(g->bans, now, bi, 0);
+	log_notice("ban state %s: %zu ban%s in force", path, nb, nb == 1 ? "" : "s");
+	return true;
+}
+
+void
+guard_save_state(struct guard *g, time_t now)
+{
+	char err[512];
+	size_t n;
+	char *text = bans_serialize(g->bans, now, &n);
+
+	if (!text) {
+		log_err("ban state: out of memory");
+		return;
+	}
+	if (atomicfile_write(g->cfg->ban_state, text, n, 0600, err, sizeof(err)) < 0)
+		log_err("ban state not saved (kept in memory, retried): %s", err);
+	free(text);
+}
+
+void
+guard_tick(struct guard *g, time_t now)
+{
+	guard_refresh(g, false);
+	bans_sweep(g->bans, now);
+	if (bans_dirty(g->bans))
+		guard_save_state(g, now);
+}
+
+enum guard_ban_result
+guard_ban(struct guard *g, const struct ipkey *k, unsigned seconds, time_t now,
+    struct ban_info *out)
+{
+	if (bans_ignored(g->bans, k))
+		return GUARD_BAN_IGNORED;
+	return bans_ban(g->bans, k, seconds, BAN_MANUAL, now, out) ? GUARD_BAN_OK
+	    : GUARD_BAN_FAILED;
+}
+
+bool
+guard_unban(struct guard *g, const struct ipkey *k, time_t now)
+{
+	return bans_unban(g->bans, k, now);
+}
+
+size_t
+guard_bans_list(struct guard *g, time_t now, struct ban_info *out, size_t max)
+{
+	return bans_list(g->bans, now, out, max);
+}
+
+void
+guard_set_enforcer(struct guard *g, bans_hook fn, void *arg)
+{
+	g->enforcer = fn;
+	g->enforcer_arg = arg;
 }

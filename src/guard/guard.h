@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/secevent.h"
 #include "core/slice.h"
+#include "guard/bans.h"
 #include "guard/digest.h"
 #include "guard/nonce.h"
 #include "store/store.h"
@@ -25,6 +26,7 @@ struct guard_source {
 	const struct addr *remote, *local;
 	const char *transport;	/* "UDP", "TCP" */
 	const char *service;	/* "SIP" */
+	int acl;		/* the listener's ACL group, or CONFIG_NO_ACL */
 };
 
 enum guard_admit { GUARD_ADMIT, GUARD_DROP };
@@ -36,6 +38,7 @@ struct guard_proof {
 };
 
 struct guard_auth_request {
+	const struct guard_source *src;
 	struct slice user, domain;	/* the identity claimed (SIP: From) */
 	struct slice method, body;
 	const struct guard_proof *proofs;
@@ -73,13 +76,30 @@ struct guard_verdict {
 	struct slice received_nonce, received_hash;
 	struct slice request_type;	/* BAD_REQUEST: what was malformed */
 	struct digest_alg alg;		/* the algorithm verified, when OK */
+	char acl_name[32];		/* FailedACL: the group (or "account-lock") */
+	bool strike;			/* counts toward a ban of the source */
+	bool known;			/* the account exists: acct is its name */
+	char acct[320];			/* "user@domain", domain lower-cased */
+	time_t now;
 };
 
 struct guard *guard_new(const struct config *cfg, struct store *store);
 void guard_free(struct guard *g);
 
-/* Before any parsing that costs per-source state. Part 1: always admits. */
-enum guard_admit guard_admit(struct guard *g, const struct guard_source *src);
+/*
+ * Before any parsing: the listener's ACL, ignoreip, bans in force, and the
+ * pre-authentication flood limit. GUARD_DROP: drop silently (UDP) or close
+ * (TCP).
+ */
+enum guard_admit guard_admit(struct guard *g, const struct guard_source *src, time_t now);
+
+/*
+ * A parsed request's User-Agent: a scanner's name counts as a strike toward
+ * a ban (only a strike: a User-Agent is trivially faked, in both directions).
+ * GUARD_DROP when this strike banned the source.
+ */
+enum guard_admit guard_user_agent(struct guard *g, const struct guard_source *src,
+    struct slice user_agent, time_t now);
 
 /* Lookup and verify in one step, so unknown accounts take the same path. */
 void guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
@@ -93,12 +113,29 @@ void guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 void guard_malformed(struct guard *g, struct slice account, struct slice what,
     const char *why, struct guard_verdict *v);
 
-/* The outcome, to the security log (and, later, bans and metrics). */
+/* The outcome, to the security log and the ban engine. */
 void guard_report(struct guard *g, const struct guard_source *src, struct slice session,
     const struct guard_verdict *v);
 
 /* Pick up credential-store changes (called from a timer and on SIGHUP). */
 void guard_refresh(struct guard *g, bool force);
+
+/* Bans kept across restarts: load at start (a damaged file is kept aside as
+ * FILE.corrupt and what could be read is used), save when changed. */
+bool guard_load_state(struct guard *g, time_t now);
+void guard_save_state(struct guard *g, time_t now);
+/* Periodic: lift expired bans, save the state when it changed. */
+void guard_tick(struct guard *g, time_t now);
+
+/* Manual bans, for the control socket. Each is logged and a security event. */
+enum guard_ban_result { GUARD_BAN_OK, GUARD_BAN_IGNORED, GUARD_BAN_FAILED };
+enum guard_ban_result guard_ban(struct guard *g, const struct ipkey *k, unsigned seconds,
+    time_t now, struct ban_info *out);
+bool guard_unban(struct guard *g, const struct ipkey *k, time_t now);
+size_t guard_bans_list(struct guard *g, time_t now, struct ban_info *out, size_t max);
+
+/* Kernel enforcement (nftables): told of every ban started or lifted. */
+void guard_set_enforcer(struct guard *g, bans_hook fn, void *arg);
 
 /* For tests: does domain match the auth-domains list? */
 bool guard_domain_allowed(const struct guard *g, struct slice domain);

@@ -353,6 +353,10 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 	if (!m->is_request)
 		return; /* no transactions of our own yet: stray responses are dropped */
 	s->n_requests++;
+	struct guard_source src = { pkt->remote, pkt->local, pkt->transport, "SIP", pkt->acl };
+	if (guard_user_agent(s->guard, &src, sip_hdr_get(m, SIP_H_USER_AGENT), now) ==
+	    GUARD_DROP)
+		return; /* a scanner just banned: it hears nothing more */
 	/* Headers first: every response below copies them. */
 	if ((why = sip_check_request(m))) {
 		sip_handle_bad(s, m, pkt, why, out);
@@ -409,7 +413,6 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 	/* Authentication: the guard decides, we only frame the question. */
 	bool is_register = slice_eq_cstr(m->method, "REGISTER");
 	size_t nproofs = collect_proofs(m, proofs, scratch, &why);
-	struct guard_source src = { pkt->remote, pkt->local, pkt->transport, "SIP" };
 	struct guard_verdict v;
 	if (why) {
 		guard_malformed(s->guard, from.user, SLICE_LIT("Authorization"), why, &v);
@@ -417,7 +420,7 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 		struct slice rh[3] = { sip_hdr_get(m, SIP_H_CALL_ID), sip_hdr_get(m, SIP_H_CSEQ),
 			branch };
 		struct guard_auth_request rq = {
-			.user = from.user, .domain = from.host, .method = m->method,
+			.src = &src, .user = from.user, .domain = from.host, .method = m->method,
 			.body = m->body, .proofs = proofs, .nproofs = nproofs,
 			.reqhash = hash_slices(s->tag_seed, rh, 3), .now = now,
 		};
@@ -495,7 +498,7 @@ sip_handle_bad(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 		return;
 	snprintf(reason, sizeof(reason), "Bad Request (%s)", why);
 	simple_response(s, m, pkt, 400, reason, out);
-	struct guard_source src = { pkt->remote, pkt->local, pkt->transport, "SIP" };
+	struct guard_source src = { pkt->remote, pkt->local, pkt->transport, "SIP", pkt->acl };
 	struct guard_verdict v;
 	guard_malformed(s->guard, SLICE_NULL, m->method, why, &v);
 	guard_report(s->guard, &src, sip_hdr_get(m, SIP_H_CALL_ID), &v);

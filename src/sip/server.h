@@ -25,6 +25,7 @@ struct sip_packet {
 	const struct addr *remote, *local;
 	const char *transport;	/* "UDP", "TCP" */
 	bool stream;
+	int acl;		/* the listener's ACL group, or CONFIG_NO_ACL */
 };
 
 struct sip_reply {
@@ -41,6 +42,7 @@ struct sip_server {
 	uint64_t tag_seed;
 	/* Counters for the log and, later, metrics. */
 	uint64_t n_requests, n_bad, n_auth_ok, n_auth_fail, n_challenges;
+	uint64_t n_dropped;	/* packets and connections refused by guard_admit */
 };
 
 bool sip_server_init(struct sip_server *s, const struct config *cfg, struct guard *g);

@@ -18,6 +18,7 @@ struct listener {
 	struct sip_transports *owner;
 	enum transport_proto proto;
 	struct addr local;
+	int acl;
 	int fd;				/* UDP */
 	struct event *ev;		/* UDP */
 	struct evconnlistener *lev;	/* TCP */
@@ -59,11 +60,15 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 				log_warn("udp recvfrom: %s", strerror(errno));
 			return;
 		}
-		struct guard_source src = { &from, &l->local, "UDP", "SIP" };
-		if (guard_admit(t->srv->guard, &src) != GUARD_ADMIT)
+		time_t now = time(NULL);
+		struct guard_source src = { &from, &l->local, "UDP", "SIP", l->acl };
+		if (guard_admit(t->srv->guard, &src, now) != GUARD_ADMIT) {
+			t->srv->n_dropped++;
 			continue; /* banned: dropped silently, before any parsing */
-		struct sip_packet pkt = { { t->dgram, (size_t)n }, &from, &l->local, "UDP", false };
-		sip_handle_datagram(t->srv, &pkt, time(NULL), t->reply);
+		}
+		struct sip_packet pkt = { { t->dgram, (size_t)n }, &from, &l->local, "UDP", false,
+			l->acl };
+		sip_handle_datagram(t->srv, &pkt, now, t->reply);
 		if (t->reply->n > 0 &&
 		    sendto(fd, t->reply->buf, t->reply->n, 0, (struct sockaddr *)&from.ss,
 		    from.len) < 0)
@@ -121,10 +126,19 @@ tcp_read(struct bufferevent *bev, void *arg)
 			evbuffer_drain(in, ka);
 			continue;
 		}
-		struct sip_packet pkt = { data, &c->remote, &c->l->local, "TCP", true };
+		struct sip_packet pkt = { data, &c->remote, &c->l->local, "TCP", true, c->l->acl };
 		enum sip_parse_result r = sip_parse(data, true, &t->srv->lim, &m, &why);
 		if (r == SIP_PARSE_NEED_MORE)
 			return;
+		/* Each message counts toward the flood limit, and a ban made while
+		 * the connection was open ends it. */
+		time_t now = time(NULL);
+		struct guard_source src = { &c->remote, &c->l->local, "TCP", "SIP", c->l->acl };
+		if (guard_admit(t->srv->guard, &src, now) != GUARD_ADMIT) {
+			t->srv->n_dropped++;
+			conn_close(c);
+			return;
+		}
 		if (r == SIP_PARSE_BAD) {
 			/* Framing is lost: answer if we can, then close. */
 			sip_handle_bad(t->srv, &m, &pkt, why ? why : "malformed", t->reply);
@@ -138,7 +152,7 @@ tcp_read(struct bufferevent *bev, void *arg)
 			bufferevent_write(bev, t->reply->buf, t->reply->n);
 			return;
 		}
-		sip_handle_msg(t->srv, &m, &pkt, time(NULL), t->reply);
+		sip_handle_msg(t->srv, &m, &pkt, now, t->reply);
 		if (t->reply->n)
 			bufferevent_write(bev, t->reply->buf, t->reply->n);
 		evbuffer_drain(in, m.len);
@@ -166,8 +180,13 @@ tcp_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, 
 	memset(&from, 0, sizeof(from));
 	memcpy(&from.ss, sa, (size_t)salen < sizeof(from.ss) ? (size_t)salen : sizeof(from.ss));
 	from.len = (socklen_t)salen;
-	struct guard_source src = { &from, &l->local, "TCP", "SIP" };
-	if (guard_admit(t->srv->guard, &src) != GUARD_ADMIT ||
+	struct guard_source src = { &from, &l->local, "TCP", "SIP", l->acl };
+	if (guard_admit(t->srv->guard, &src, time(NULL)) != GUARD_ADMIT) {
+		t->srv->n_dropped++;
+		evutil_closesocket(fd);
+		return;
+	}
+	if (
 	    t->nconns >= t->cfg->max_connections || !(c = calloc(1, sizeof(*c)))) {
 		evutil_closesocket(fd);
 		return;
@@ -244,6 +263,7 @@ sip_transports_start(struct event_base *base, struct sip_server *srv,
 		l->fd = -1;
 		l->proto = cfg->transports[i].proto;
 		l->local = cfg->transports[i].addr;
+		l->acl = cfg->transports[i].acl;
 		const char *name = l->proto == TP_UDP ? "udp" : "tcp";
 		bool ok = l->proto == TP_UDP ? start_udp(t, l) : start_tcp(t, l);
 		if (!ok) {

@@ -21,6 +21,7 @@ struct account {
 	char clrtxt[ACCOUNT_SECRET_MAX];
 	bool has_ha1[DIGEST_NALGOS];
 	char ha1[DIGEST_NALGOS][DIGEST_MAX_HEX + 1]; /* bound to realm = domain */
+	char acl[32];				/* ACL group name, or "" */
 };
 
 enum store_result { STORE_FOUND, STORE_NOT_FOUND, STORE_UNAVAILABLE };

@@ -34,6 +34,7 @@ file_lookup(void *impl, struct slice user, struct slice domain, struct account *
 	if (!e)
 		return STORE_NOT_FOUND;
 	snprintf(out->userid, sizeof(out->userid), "%s", e->userid ? e->userid : e->user);
+	snprintf(out->acl, sizeof(out->acl), "%s", e->acl);
 	if (e->clrtxt) {
 		out->has_clrtxt = true;
 		snprintf(out->clrtxt, sizeof(out->clrtxt), "%s", e->clrtxt);

@@ -227,13 +227,26 @@ parse_entry(struct parser *ps, struct slice line, struct userdb_entry *e)
 			any = true;
 			continue;
 		}
+		if (slice_eq_cstr(name, "acl")) {
+			if (e->acl[0]) {
+				fail(ps, tok.p, "acl given twice");
+				return false;
+			}
+			if (!val.n || !slice_copy(val, e->acl, sizeof(e->acl)) ||
+			    slice_find(val, '%') >= 0) {
+				fail(ps, val.p, "acl: a group name of 1 to %zu characters",
+				    sizeof(e->acl) - 1);
+				return false;
+			}
+			continue;
+		}
 		int a = -1;
 		for (int k = 0; k < DIGEST_NALGOS; k++)
 			if (slice_eq_cstr(name, algo_names[k]))
 				a = k;
 		if (a < 0) {
-			fail(ps, tok.p, "unknown algorithm '%.*s' (expected clrtxt, md5, sha256 "
-			    "or sha512-256)", (int)(name.n > 32 ? 32 : name.n), name.p);
+			fail(ps, tok.p, "unknown algorithm '%.*s' (expected clrtxt, md5, sha256, "
+			    "sha512-256 or acl)", (int)(name.n > 32 ? 32 : name.n), name.p);
 			return false;
 		}
 		if (e->has[a]) {
@@ -415,7 +428,7 @@ userdb_escape(struct slice s, bool is_user, char *dst, size_t dstsz)
 
 bool
 userdb_format_line(struct slice user, struct slice domain, struct slice password,
-    bool clrtxt, const char *userid, char *dst, size_t dstsz)
+    bool clrtxt, const char *userid, const char *acl, char *dst, size_t dstsz)
 {
 	char eu[512], ed[512], ep[3 * ACCOUNT_SECRET_MAX + 1], eid[3 * ACCOUNT_USERID_MAX + 1];
 	struct sbuf b;
@@ -441,6 +454,8 @@ userdb_format_line(struct slice user, struct slice domain, struct slice password
 			sbuf_printf(&b, " %s:%s", algo_names[a], ha1);
 		}
 	}
+	if (acl && *acl)
+		sbuf_printf(&b, " acl:%s", acl);
 	sbuf_puts(&b, " ;");
 	if (userid)
 		sbuf_printf(&b, " %s", eid);

@@ -5,7 +5,9 @@
  *   # comment
  *   user1@example.org clrtxt:secret ;
  *   user3@example.org md5:<32 hex> sha256:<64 hex> sha512-256:<64 hex> ; authid phone
+ *   user4@example.org clrtxt:secret acl:Local ;
  *
+ * acl:NAME (pbxguard's own) ties the account to an [acl:NAME] group.
  * %XX escapes are allowed in the identity, clear-text passwords and the
  * auth id. Parsing keeps every line's byte span so that `pbxguard userdb`
  * can rewrite one entry and leave comments and the rest untouched.
@@ -26,6 +28,7 @@ struct userdb_entry {
 	char *user, *domain;	/* unescaped */
 	char *userid, *phone;	/* NULL when absent */
 	char *clrtxt;		/* NULL when absent */
+	char acl[32];		/* ACL group, "" when absent */
 	bool has[DIGEST_NALGOS];
 	char ha1[DIGEST_NALGOS][DIGEST_MAX_HEX + 1];
 	size_t off, len;	/* the line, without its newline */
@@ -57,9 +60,10 @@ bool userdb_valid_identity(struct slice user, struct slice domain);
 /*
  * One entry line, without newline: "user@domain md5:.. sha256:.. sha512-256:.. ;"
  * (A1 = H(authid:domain:password), authid = userid or user), or with
- * clrtxt the password itself, %-escaped. False if it does not fit.
+ * clrtxt the password itself, %-escaped, then " acl:NAME" when acl is not
+ * NULL or empty. False if it does not fit.
  */
 bool userdb_format_line(struct slice user, struct slice domain, struct slice password,
-    bool clrtxt, const char *userid, char *dst, size_t dstsz);
+    bool clrtxt, const char *userid, const char *acl, char *dst, size_t dstsz);
 
 #endif

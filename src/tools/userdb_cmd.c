@@ -26,8 +26,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: pbxguard userdb add [--clrtxt] [--userid ID] FILE user@domain\n"
-	    "       pbxguard userdb passwd [--clrtxt] FILE user@domain\n"
+	    "usage: pbxguard userdb add [--clrtxt] [--userid ID] [--acl NAME] FILE user@domain\n"
+	    "       pbxguard userdb passwd [--clrtxt] [--acl NAME] FILE user@domain\n"
 	    "       pbxguard userdb del FILE user@domain\n"
 	    "       pbxguard userdb list FILE\n"
 	    "       pbxguard userdb verify FILE user@domain\n"
@@ -224,7 +224,7 @@ out:
 
 static int
 do_change(const char *verb, const char *path, struct slice user, struct slice domain,
-    bool clrtxt, const char *userid)
+    bool clrtxt, const char *userid, const char *acl)
 {
 	char pw[ACCOUNT_SECRET_MAX + 2], line[2048], err[512];
 	bool add = strcmp(verb, "add") == 0, del = strcmp(verb, "del") == 0;
@@ -261,7 +261,9 @@ do_change(const char *verb, const char *path, struct slice user, struct slice do
 		goto out;
 	if (!add && !userid)
 		userid = e->userid;
-	if (!userdb_format_line(user, domain, slice_cstr(pw), clrtxt, userid, line,
+	if (!add && !acl)
+		acl = e->acl;
+	if (!userdb_format_line(user, domain, slice_cstr(pw), clrtxt, userid, acl, line,
 	    sizeof(line) - 2)) {
 		fprintf(stderr, "pbxguard: entry too long\n");
 		goto out;
@@ -301,10 +303,11 @@ cmd_userdb(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "clrtxt", no_argument, NULL, 'C' },
 		{ "userid", required_argument, NULL, 'u' },
+		{ "acl", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *userid = NULL, *verb;
+	const char *userid = NULL, *acl = NULL, *verb;
 	bool clrtxt = false;
 	struct slice user, domain;
 	int c;
@@ -324,6 +327,9 @@ cmd_userdb(int argc, char **argv)
 			break;
 		case 'u':
 			userid = optarg;
+			break;
+		case 'a':
+			acl = optarg;
 			break;
 		case 'h':
 			usage();
@@ -355,7 +361,12 @@ cmd_userdb(int argc, char **argv)
 		fprintf(stderr, "pbxguard: bad --userid\n");
 		return 2;
 	}
+	if (acl && (strlen(acl) >= sizeof(((struct userdb_entry *)0)->acl) ||
+	    strcspn(acl, " \t;%") != strlen(acl))) {
+		fprintf(stderr, "pbxguard: bad --acl (a group name of 1 to 31 characters)\n");
+		return 2;
+	}
 	if (strcmp(verb, "verify") == 0)
 		return do_verify(argv[0], user, domain);
-	return do_change(verb, argv[0], user, domain, clrtxt, userid);
+	return do_change(verb, argv[0], user, domain, clrtxt, userid, acl);
 }

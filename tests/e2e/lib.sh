@@ -34,9 +34,11 @@ pass() {
 	echo "  ok: $*"
 }
 
-# Writes a config for port $1 with the userdb $2 and extra auth options $3.
+# Writes a config for port $1 with the userdb $2, extra auth options $3 and
+# extra [bans] options $4. Kernel bans are off unless a test asks: the tests
+# run as root, and only the netns test may touch nftables.
 write_conf() {
-	local port=$1 userdb=$2 extra=${3:-}
+	local port=$1 userdb=$2 extra=${3:-} bans=${4:-}
 	cat >"$T/pbxguard.conf" <<CONF
 [global]
 statedir = $T
@@ -44,6 +46,9 @@ statedir = $T
 auth-domains = example.org 127.0.0.1
 file-path = $userdb
 $extra
+[bans]
+nftables = no
+$bans
 [sip]
 transports = udp:127.0.0.1:$port tcp:127.0.0.1:$port udp:[::1]:$port
 CONF

@@ -81,6 +81,57 @@ test_flexisip_names(void **state)
 }
 
 static void
+test_bans_and_acls(void **state)
+{
+	struct config c;
+	struct config_errors e;
+	(void)state;
+	assert_true(load("[bans]\nmaxretry = 3\nfindtime = 10m\nbantime = 1h\n"
+	    "bantime.maxtime = 1w\nignoreip = 192.0.2.0/24, 2001:db8::/32 10.1.2.3\n"
+	    "scanner-user-agents = evil-scanner\nnftables = no\nnftables-on-exit = keep\n"
+	    "[acl:Local]\ndeny = 0.0.0.0/0.0.0.0\npermit = 10.0.0.0/255.0.0.0\npermit = ::1\n"
+	    "[sip]\ntransports = udp:127.0.0.1:5060;acl=Local tcp:127.0.0.1:5060\n", &c, &e));
+	assert_int_equal(c.maxretry, 3);
+	assert_int_equal(c.findtime, 600);
+	assert_int_equal(c.bantime, 3600);
+	assert_int_equal(c.bantime_maxtime, 604800);
+	assert_int_equal(c.n_ignoreip, 3);
+	assert_int_equal(c.n_scanner_agents, 1);
+	assert_string_equal(c.scanner_agents[0], "evil-scanner");
+	assert_int_equal(c.nftables, NFT_NO);
+	assert_true(c.nftables_keep);
+	assert_int_equal(c.n_acls, 1);
+	assert_int_equal(c.acls[0].n, 3);
+	assert_false(c.acls[0].rules[0].permit);
+	assert_int_equal(c.acls[0].rules[1].net.bits, 96 + 8);
+	assert_int_equal(c.transports[0].acl, 0);
+	assert_int_equal(c.transports[1].acl, CONFIG_NO_ACL);
+	config_free(&c);
+	config_errors_free(&e);
+
+	/* Defaults: fail2ban's asterisk jail, and the stock scanner names. */
+	assert_true(load("[sip]\ntransports = udp:127.0.0.1:5060\n", &c, &e));
+	assert_int_equal(c.maxretry, 10);
+	assert_int_equal(c.bantime, 600);
+	assert_true(c.n_scanner_agents >= 5);
+	assert_string_equal(c.scanner_agents[0], "friendly-scanner");
+	config_free(&c);
+	config_errors_free(&e);
+
+	assert_false(load("[bans]\nbantime = 10x\nignoreip = 10.0.0.1/8 example.com\n"
+	    "bantime.maxtime = 60\n[acl:Bad]\npermit = 300.1.1.1\nallow = 10.0.0.0/8\n"
+	    "[sip]\ntransports = udp:127.0.0.1:5060;acl=Nowhere\n", &c, &e));
+	assert_true(has_error(&e, ":2: bantime: expected a time"));
+	assert_true(has_error(&e, ":3: ignoreip: '10.0.0.1/8': host bits set"));
+	assert_true(has_error(&e, ":3: ignoreip: 'example.com': not a numeric"));
+	assert_true(has_error(&e, ":6: permit: '300.1.1.1': not a numeric"));
+	assert_true(has_error(&e, ":7: [acl:Bad]: unknown key 'allow'"));
+	assert_true(has_error(&e, ":0: transports: acl=Nowhere: no [acl:Nowhere] section"));
+	config_free(&c);
+	config_errors_free(&e);
+}
+
+static void
 test_every_error_with_line(void **state)
 {
 	struct config c;
@@ -94,8 +145,8 @@ test_every_error_with_line(void **state)
 	    "this line has no equals sign\n"			/* 6 */
 	    "[sip]\n"						/* 7 */
 	    "transports = udp:localhost:5060 tls:127.0.0.1:5061 tcp:127.0.0.1:99999\n" /* 8 */
-	    "[bans]\n"						/* 9 */
-	    "maxretry = 3\n"					/* 10 */
+	    "[manager]\n"					/* 9 */
+	    "port = 5038\n"					/* 10 */
 	    "[nonsense\n"					/* 11 */
 	    "[nowhere]\n"					/* 12 */
 	    "x = 1\n",						/* 13 */
@@ -108,7 +159,7 @@ test_every_error_with_line(void **state)
 	assert_true(has_error(&e, ":8: transports: 'udp:localhost:5060'"));
 	assert_true(has_error(&e, ":8: transports: 'tls:127.0.0.1:5061': TLS is not available"));
 	assert_true(has_error(&e, ":8: transports: 'tcp:127.0.0.1:99999'"));
-	assert_true(has_error(&e, ":10: [bans]: not available in this version"));
+	assert_true(has_error(&e, ":10: [manager]: not available in this version"));
 	assert_true(has_error(&e, ":11: syntax error: section name without ']'"));
 	assert_true(has_error(&e, ":13: unknown section [nowhere]"));
 	assert_true(has_error(&e, ":0: [sip] transports: no listener configured"));
@@ -141,9 +192,11 @@ test_warnings(void **state)
 	    "[sip]\ntransports = udp:127.0.0.1:5060\n", &c, &e));
 	assert_int_equal(e.nwarn, 1);
 	assert_non_null(strstr(e.warn[0], "NOT authenticated"));
+	config_free(&c);
 	config_errors_free(&e);
 	assert_true(load("[sip]\ntransports = udp:127.0.0.1:5060\n", &c, &e));
 	assert_non_null(strstr(e.warn[0], "every request will be rejected"));
+	config_free(&c);
 	config_errors_free(&e);
 }
 
@@ -154,6 +207,7 @@ main(void)
 		cmocka_unit_test(test_embedded_default),
 		cmocka_unit_test(test_flexisip_names),
 		cmocka_unit_test(test_every_error_with_line),
+		cmocka_unit_test(test_bans_and_acls),
 		cmocka_unit_test(test_warnings),
 	};
 	snprintf(path, sizeof(path), "%s/pbxguard.conf", test_tmpdir(dir, sizeof(dir)));

@@ -125,7 +125,7 @@ test_format_line_roundtrip(void **state)
 	char line[1024], text[1200], err[256];
 	(void)state;
 	assert_true(userdb_format_line(S("user1"), S("example.org"), S("secret"), false, NULL,
-	    line, sizeof(line)));
+	    NULL, line, sizeof(line)));
 	/* The seed's A1 for user1. */
 	assert_non_null(strstr(line, "md5:d3e352aa5b45dd0c75e503ef317b3fe7"));
 	assert_non_null(strstr(line, "sha256:38574fe27c8eca7d0c805241fc47291fb2f8c761f895e2b2b2c93aba01b86cdf"));
@@ -134,7 +134,7 @@ test_format_line_roundtrip(void **state)
 	assert_null(strstr(line, "secret"));
 
 	assert_true(userdb_format_line(S("we ird@x"), S("example.org"), S("p a;s#s%"), true,
-	    "auth id", line, sizeof(line)));
+	    "auth id", "Local", line, sizeof(line)));
 	snprintf(text, sizeof(text), "version:1\n%s\n", line);
 	struct userdb *db = parse(text, err, sizeof(err));
 	assert_non_null(db);
@@ -142,8 +142,10 @@ test_format_line_roundtrip(void **state)
 	assert_non_null(e);
 	assert_string_equal(e->clrtxt, "p a;s#s%");
 	assert_string_equal(e->userid, "auth id");
+	assert_string_equal(e->acl, "Local");
 	userdb_free(db);
-	assert_false(userdb_format_line(S("u"), S("example.org"), S("p"), true, NULL, line, 10));
+	assert_false(userdb_format_line(S("u"), S("example.org"), S("p"), true, NULL, NULL, line,
+	    10));
 }
 
 static void
