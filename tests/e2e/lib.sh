@@ -133,3 +133,25 @@ RC
 	exec 7>&-
 	return $rc
 }
+
+# One registration of user $2 with password $3 from source address $1 to
+# 127.0.0.1:$4, by sipp. $5 = 200 (register-once.xml) or 403 (must be
+# refused after the challenge: wrong-password.xml). Exit 0 when it went so.
+sipp_once() {
+	local src=$1 user=$2 pw=$3 port=$4 want=$5 f sc=register-once.xml
+	f=$(mktemp "$T/once.XXXXXX")
+	printf 'SEQUENTIAL\n%s;[authentication username=%s password=%s]\n' "$user" "$user" "$pw" >"$f.csv"
+	[ "$want" = 403 ] && sc=wrong-password.xml
+	sipp -sf "$E2E_DIR/scenarios/$sc" -inf "$f.csv" -m 1 -i "$src" -p 0 -timeout 4 \
+		-timeout_error -nostdin 127.0.0.1:"$port" >"$f.out" 2>&1
+}
+
+# An OPTIONS ping from $1 to 127.0.0.1:$2 over ${3:-udp}; prints the reply.
+ping_from() {
+	local tp=${3:-udp}
+	printf 'OPTIONS sip:example.org SIP/2.0\r\nVia: SIP/2.0/%s %s:5999;branch=z9hG4bK-p%s\r\nFrom: <sip:ping@example.org>;tag=1\r\nTo: <sip:example.org>\r\nCall-ID: ping-%s\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n' \
+		"${tp^^}" "$1" "$RANDOM" "$RANDOM" |
+		/usr/bin/python3 "$E2E_DIR/sipclient.py" "$tp" 127.0.0.1 "$2" - --src "$1" --wait 0.5 || true
+}
+
+ctl() { "$PBXGUARD" ctl -c "$T/pbxguard.conf" "$@"; }
