@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp /tmp/pbxguard-check.XXXXXX)
 trap 'rm -f "$log"' EXIT
-passed=0 failed=0 rc=0
+passed=0 failed=0 skipped=0 rc=0
 
 for stage in unit e2e fuzz; do
 	make --no-print-directory "$stage" 2>&1 | tee "$log"
@@ -14,9 +14,12 @@ for stage in unit e2e fuzz; do
 	unit) # meson's summary: "Ok: N" ... "Fail: N"
 		p=$(awk '/^Ok:/{print $2}' "$log" | tail -1)
 		f=$(awk '/^Fail:/{print $2}' "$log" | tail -1) ;;
-	*) # "e2e: N passed, N failed" / "fuzz: N passed, N failed"
-		p=$(sed -n "s/^$stage: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p" "$log" | tail -1)
-		f=$(sed -n "s/^$stage: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p" "$log" | tail -1) ;;
+	*) # "e2e: N passed, N failed[, N skipped]" / "fuzz: N passed, N failed"
+		re="^$stage: \([0-9]*\) passed, \([0-9]*\) failed\(, \([0-9]*\) skipped\)\{0,1\}$"
+		p=$(sed -n "s/$re/\1/p" "$log" | tail -1)
+		f=$(sed -n "s/$re/\2/p" "$log" | tail -1)
+		s=$(sed -n "s/$re/\4/p" "$log" | tail -1)
+		skipped=$((skipped + ${s:-0})) ;;
 	esac
 	if [ -z "${p:-}" ]; then # the stage died before reporting
 		p=0
@@ -27,5 +30,5 @@ for stage in unit e2e fuzz; do
 	passed=$((passed + p))
 	failed=$((failed + ${f:-0}))
 done
-echo "check: $passed passed, $failed failed"
+echo "check: $passed passed, $failed failed, $skipped skipped"
 [ $rc -eq 0 ] && [ $failed -eq 0 ]
