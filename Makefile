@@ -54,6 +54,7 @@ check: deps
 
 bench: build
 	bash bench/register.sh ./$(BUILD)/pbxguard
+	bash bench/flood.sh ./$(BUILD)/pbxguard
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)
