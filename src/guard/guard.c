@@ -191,19 +191,16 @@ set_event(struct guard_verdict *v, enum secevent_type t, const struct guard_auth
  * name for the FailedACL event. Also records the account's name in v.
  */
 static const char *
-account_policy(struct guard *g, const struct guard_auth_request *rq, struct slice realm,
+account_policy(struct guard *g, const struct guard_auth_request *rq,
     const struct account *acct, struct guard_verdict *v)
 {
 	char u[LOG_ESCAPED_SIZE(64)];
 	struct ipkey k;
-	(void)realm;
 
-	v->known = slice_copy(rq->user, v->acct, sizeof(v->acct) - 257);
-	if (v->known) {
-		size_t n = strlen(v->acct);
-		v->acct[n] = '@';
-		v->known = slice_copy_lower(rq->domain, v->acct + n + 1, sizeof(v->acct) - n - 1);
-	}
+	/* "user@domain", the domain lower-cased as everywhere else. */
+	int n = snprintf(v->acct, sizeof(v->acct), "%.*s@", (int)rq->user.n, rq->user.p);
+	v->known = n > 0 && (size_t)n < sizeof(v->acct) &&
+	    slice_copy_lower(rq->domain, v->acct + n, sizeof(v->acct) - (size_t)n);
 	if (!rq->src)
 		return NULL;
 	ipkey_from_addr(rq->src->remote, &k);
@@ -330,7 +327,7 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 		return;
 	}
 
-	const char *policy = known ? account_policy(g, rq, realm, &acct, v) : NULL;
+	const char *policy = known ? account_policy(g, rq, &acct, v) : NULL;
 
 	/* Flexisip: what is stored decides what can be offered. */
 	for (size_t i = 0; i < cfg->n_algos; i++)
