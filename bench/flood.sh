@@ -101,27 +101,21 @@ if [ "$dropped" -gt 0 ]; then
 	echo "  daemon CPU per dropped packet: $(echo "scale=3; ($c1 - $c0) * 1000000000 / $dropped" | bc) ns"
 fi
 
-flood $((FLOOD_SECS * 6)) &
-FL=$!
-PIDS+=($FL)
-sleep 1
-r=$(legit legit-underflood)
-kill "$FL" 2>/dev/null || true
-wait "$FL" 2>/dev/null || true
-secs=${r% *} ok=${r#* }
-rate_flood=$(echo "scale=1; $ok / $secs" | bc)
-printf '  legitimate under flood: %6s registrations in %6.2f s = %8s reg/s\n' "$ok" "$secs" "$rate_flood"
-
-flood $((FLOOD_SECS * 6)) 27099 &
-FL=$!
-PIDS+=($FL)
-sleep 1
-r=$(legit legit-elsewhere)
-kill "$FL" 2>/dev/null || true
-wait "$FL" 2>/dev/null || true
-secs=${r% *} ok=${r#* }
-rate_else=$(echo "scale=1; $ok / $secs" | bc)
-printf '  legitimate while the flood hits a closed port: %6s in %6.2f s = %8s reg/s\n' "$ok" "$secs" "$rate_else"
+legit_during_flood() { # $1 = tag, $2 = port the flood hits -> reg/s
+	local fl r
+	flood $((FLOOD_SECS * 6)) "$2" &
+	fl=$!
+	PIDS+=($fl)
+	sleep 1
+	r=$(legit "$1")
+	kill "$fl" 2>/dev/null || true
+	wait "$fl" 2>/dev/null || true
+	echo "scale=1; ${r#* } / ${r% *}" | bc
+}
+rate_flood=$(legit_during_flood legit-underflood 27080)
+echo "  legitimate under the flood:                    $rate_flood reg/s"
+rate_else=$(legit_during_flood legit-elsewhere 27099)
+echo "  legitimate while the flood hits a closed port: $rate_else reg/s"
 echo "ratio: legitimate reg/s under the flood / alone = $(echo "scale=2; $rate_flood / $rate_alone" | bc)x"
 echo "ratio: under the flood / with the same flood at a closed port = $(echo "scale=2; $rate_flood / $rate_else" | bc)x"
 echo "pbxguard peak RSS: $(awk '/VmHWM/{print $2}' "/proc/$PID/status") kB"
