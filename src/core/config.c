@@ -21,7 +21,8 @@ const char config_embedded_default[] =
 	"nonce-expires = 3600\n"
 	"\n"
 	"[sip]\n"
-	"transports = udp:127.0.0.1:5060 tcp:127.0.0.1:5060 udp:[::1]:5060 tcp:[::1]:5060\n";
+	"transports = udp:127.0.0.1:5060 tcp:127.0.0.1:5060 udp:[::1]:5060 tcp:[::1]:5060 "
+	"tls:127.0.0.1:5061\n";
 
 /* Sections kept for later parts of pbxguard: named, so the error is clear. */
 static const char *const later_sections[] = { "manager", "iax2", "http",
@@ -95,6 +96,9 @@ config_defaults(struct config *c)
 	c->max_headers = 100;
 	c->idle_timeout = 300;
 	c->max_connections = 1024;
+	c->header_timeout = 30;
+	c->tls_handshake_timeout = 10;
+	c->tls_max_handshakes = 8;
 
 	/* fail2ban's [asterisk] jail; sshguard-like growth up to a week. */
 	c->bans_enabled = true;
@@ -294,19 +298,21 @@ add_transport_one(struct ctx *x, enum transport_proto p, const struct addr *a,
 		return;
 	}
 	struct transport_spec *t = &c->transports[c->n_transports++];
-	*t = (struct transport_spec){ p, *a, CONFIG_NO_ACL, "" };
+	*t = (struct transport_spec){ p, *a, CONFIG_NO_ACL, "", false };
 	slice_copy(acl, t->acl_name, sizeof(t->acl_name));
 }
 
 /*
- * udp:ADDR:PORT | tcp:ADDR:PORT, or Flexisip's sip:ADDR:PORT[;transport=udp|tcp]
- * (both UDP and TCP when no transport is given). ADDR may be * or [::].
+ * udp:ADDR:PORT | tcp:ADDR:PORT | tls:ADDR:PORT, or Flexisip's
+ * sip:ADDR:PORT[;transport=udp|tcp] (both UDP and TCP when no transport is
+ * given) and sips:ADDR:PORT. ADDR may be * or [::]. Parameters: acl=NAME,
+ * and for TLS require-peer-certificate=0|1.
  */
 static void
 add_transport(struct ctx *x, struct slice w)
 {
 	struct slice rest, scheme = slice_cut(w, ':', &rest), params, hostport, acl = SLICE_NULL;
-	bool udp = false, tcp = false;
+	bool udp = false, tcp = false, tls = false, peer = false;
 	struct addr a;
 
 	hostport = slice_cut(rest, ';', &params);
@@ -317,12 +323,10 @@ add_transport(struct ctx *x, struct slice w)
 	} else if (slice_caseeq_cstr(scheme, "sip")) {
 		udp = tcp = true;
 	} else if (slice_caseeq_cstr(scheme, "tls") || slice_caseeq_cstr(scheme, "sips")) {
-		error(x, "transports: '%.*s': TLS is not available in this version of pbxguard",
-		    (int)w.n, w.p);
-		return;
+		tls = true;
 	} else {
-		error(x, "transports: '%.*s': expected udp:ADDR:PORT, tcp:ADDR:PORT or "
-		    "sip:ADDR:PORT", (int)w.n, w.p);
+		error(x, "transports: '%.*s': expected udp:ADDR:PORT, tcp:ADDR:PORT, "
+		    "tls:ADDR:PORT, sip:ADDR:PORT or sips:ADDR:PORT", (int)w.n, w.p);
 		return;
 	}
 	while (params.n) {
@@ -334,6 +338,9 @@ add_transport(struct ctx *x, struct slice w)
 			tcp = !udp;
 		} else if (slice_caseeq_cstr(k, "acl") && v.n > 0 && v.n < 32) {
 			acl = v;
+		} else if (tls && slice_caseeq_cstr(k, "require-peer-certificate") &&
+		    (slice_eq_cstr(v, "0") || slice_eq_cstr(v, "1"))) {
+			peer = slice_eq_cstr(v, "1");
 		} else {
 			error(x, "transports: '%.*s': unsupported parameter '%.*s'", (int)w.n, w.p,
 			    (int)p.n, p.p);
@@ -354,6 +361,11 @@ add_transport(struct ctx *x, struct slice w)
 		add_transport_one(x, TP_UDP, &a, acl);
 	if (tcp)
 		add_transport_one(x, TP_TCP, &a, acl);
+	if (tls) {
+		add_transport_one(x, TP_TLS, &a, acl);
+		if (x->c->n_transports)
+			x->c->transports[x->c->n_transports - 1].require_peer_cert = peer;
+	}
 }
 
 /* ---- the key table ---------------------------------------------------- */
@@ -366,6 +378,8 @@ set_global(struct ctx *x, const char *k, const char *v)
 		parse_str(x, k, v, c->statedir, sizeof(c->statedir));
 	} else if (strcmp(k, "security-log") == 0) {
 		parse_str(x, k, v, c->security_log, sizeof(c->security_log));
+	} else if (strcmp(k, "require-peer-certificate") == 0) {
+		parse_bool(x, k, v, &c->require_peer_cert);
 	} else if (strcmp(k, "control-socket") == 0) {
 		parse_str(x, k, v, c->control_socket, sizeof(c->control_socket));
 	} else if (strcmp(k, "log-level") == 0) {
@@ -451,6 +465,26 @@ set_sip(struct ctx *x, const char *k, const char *v)
 		parse_uint(x, k, v, 5, 86400, &c->idle_timeout);
 	} else if (strcmp(k, "max-connections") == 0) {
 		parse_uint(x, k, v, 1, 65536, &c->max_connections);
+	} else if (strcmp(k, "header-timeout") == 0) {
+		parse_uint(x, k, v, 1, 3600, &c->header_timeout);
+	} else if (strcmp(k, "tlscertfile") == 0) {
+		parse_str(x, k, v, c->tls_cert, sizeof(c->tls_cert));
+	} else if (strcmp(k, "tlsprivatekey") == 0) {
+		parse_str(x, k, v, c->tls_key, sizeof(c->tls_key));
+	} else if (strcmp(k, "tlscafile") == 0) {
+		parse_str(x, k, v, c->tls_ca, sizeof(c->tls_ca));
+	} else if (strcmp(k, "tlscipher") == 0) {
+		parse_str(x, k, v, c->tls_cipher, sizeof(c->tls_cipher));
+	} else if (strcmp(k, "tlskeytype") == 0) {
+		if (strcasecmp(v, "ec") == 0 || strcasecmp(v, "ecdsa") == 0 ||
+		    strcasecmp(v, "rsa") == 0)
+			c->tls_rsa = strcasecmp(v, "rsa") == 0;
+		else
+			error(x, "tlskeytype: expected ec or rsa, got '%s'", v);
+	} else if (strcmp(k, "tls-handshake-timeout") == 0) {
+		parse_uint(x, k, v, 1, 300, &c->tls_handshake_timeout);
+	} else if (strcmp(k, "tls-max-handshakes") == 0) {
+		parse_uint(x, k, v, 1, 10000, &c->tls_max_handshakes);
 	} else {
 		error(x, "[sip]: unknown key '%s'", k);
 	}
@@ -699,6 +733,11 @@ finish(struct ctx *x)
 		error(x, "[module::Registrar] default-expires is outside min/max-expires");
 	for (size_t i = 0; i < c->n_transports; i++) {
 		struct transport_spec *t = &c->transports[i];
+		if (t->proto == TP_TLS && c->require_peer_cert)
+			t->require_peer_cert = true;
+		if (t->proto == TP_TLS && t->require_peer_cert && !c->tls_ca[0])
+			error(x, "transports: require-peer-certificate needs [sip] tlscafile (the "
+			    "CA that signs the phones' certificates)");
 		if (!t->acl_name[0])
 			continue;
 		if ((t->acl = config_find_acl(c, slice_cstr(t->acl_name))) == CONFIG_NO_ACL)
@@ -725,6 +764,14 @@ finish(struct ctx *x)
 	if (!c->file_path[0] &&
 	    (size_t)snprintf(c->file_path, sizeof(c->file_path), "%s/userdb", c->statedir) >=
 	    sizeof(c->file_path))
+		error(x, "statedir: path too long");
+	if (!c->tls_cert[0] &&
+	    (size_t)snprintf(c->tls_cert, sizeof(c->tls_cert), "%s/tls/cert.pem", c->statedir) >=
+	    sizeof(c->tls_cert))
+		error(x, "statedir: path too long");
+	if (!c->tls_key[0] &&
+	    (size_t)snprintf(c->tls_key, sizeof(c->tls_key), "%s/tls/key.pem", c->statedir) >=
+	    sizeof(c->tls_key))
 		error(x, "statedir: path too long");
 	if (!c->ban_state[0] &&
 	    (size_t)snprintf(c->ban_state, sizeof(c->ban_state), "%s/bans.state", c->statedir) >=

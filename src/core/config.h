@@ -15,7 +15,7 @@
 #include "core/cidr.h"
 #include "guard/digest.h"
 
-enum transport_proto { TP_UDP, TP_TCP };
+enum transport_proto { TP_UDP, TP_TCP, TP_TLS };
 
 #define CONFIG_NO_ACL (-1)
 
@@ -24,6 +24,7 @@ struct transport_spec {
 	struct addr addr;
 	int acl;			/* index into acls, or CONFIG_NO_ACL */
 	char acl_name[32];		/* as written; resolved when the file is read */
+	bool require_peer_cert;		/* TLS: ;require-peer-certificate=1 */
 };
 
 /* [acl:NAME]: permit/deny rules in file order; the last match wins. */
@@ -80,6 +81,17 @@ struct config {
 	unsigned max_headers;
 	unsigned idle_timeout;
 	unsigned max_connections;
+	unsigned header_timeout;	/* a started message must be complete by then */
+	char tls_cert[PATH_MAX];	/* tlscertfile; empty: <statedir>/tls/cert.pem */
+	char tls_key[PATH_MAX];		/* tlsprivatekey; empty: <statedir>/tls/key.pem */
+	char tls_ca[PATH_MAX];		/* tlscafile: CAs of client certificates */
+	char tls_cipher[512];		/* tlscipher */
+	bool tls_rsa;			/* tlskeytype = rsa for a made key */
+	unsigned tls_handshake_timeout;
+	unsigned tls_max_handshakes;	/* concurrent handshakes per source */
+
+	/* [global] (Flexisip's) */
+	bool require_peer_cert;
 
 	/* [bans]: fail2ban's names and its asterisk jail's defaults */
 	bool bans_enabled;

@@ -13,6 +13,7 @@
 
 #include "core/atomicfile.h"
 #include "core/config.h"
+#include "core/tls.h"
 #include "core/log.h"
 #include "core/secevent.h"
 #include "daemon/cmds.h"
@@ -33,6 +34,7 @@ struct daemon {
 	struct sip_transports *tp;
 	struct control *ctl;
 	struct nft *nft;
+	SSL_CTX *tls;
 	struct event_base *base;
 	struct event *sigs[3];
 	struct event *tick;
@@ -61,6 +63,70 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	guard_tick(d->guard, time(NULL));
 	registrar_sweep(d->sip.reg, time(NULL));
+}
+
+/* Subject names of a certificate we make: what clients may call us. */
+static size_t
+tls_names(const struct config *cfg, char names[][256], size_t max)
+{
+	size_t n = 0;
+	char host[256];
+
+	snprintf(names[n++], 256, "localhost");
+	if (gethostname(host, sizeof(host)) == 0 && strcmp(host, "localhost") != 0)
+		snprintf(names[n++], 256, "%s", host);
+	for (size_t i = 0; i < cfg->n_auth_domains && n < max; i++)
+		if (!strchr(cfg->auth_domains[i], '*'))
+			snprintf(names[n++], 256, "%s", cfg->auth_domains[i]);
+	for (size_t i = 0; i < cfg->n_transports && n < max; i++) {
+		char h[ADDR_STRLEN];
+		const struct addr *a = &cfg->transports[i].addr;
+		addr_host_str(a, h, sizeof(h));
+		if (cfg->transports[i].proto != TP_TLS || strcmp(h, "0.0.0.0") == 0 ||
+		    strcmp(h, "::") == 0)
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < n; k++)
+			dup |= strcmp(names[k], h) == 0;
+		if (!dup)
+			snprintf(names[n++], 256, "%s", h);
+	}
+	return n;
+}
+
+/* The TLS context, when a TLS listener is configured: the certificate is
+ * made when missing (never replaced), then checked. */
+static bool
+start_tls(struct daemon *d, bool create)
+{
+	char names[40][256], err[768];
+	const char *np[40];
+	bool any = false;
+
+	for (size_t i = 0; i < d->cfg.n_transports; i++)
+		any |= d->cfg.transports[i].proto == TP_TLS;
+	if (!any)
+		return true;
+	size_t n = tls_names(&d->cfg, names, 40);
+	for (size_t i = 0; i < n; i++)
+		np[i] = names[i];
+	struct tls_files f = { d->cfg.tls_cert, d->cfg.tls_key, d->cfg.tls_ca, d->cfg.tls_cipher,
+		d->cfg.tls_rsa, np, n };
+	if (!create && access(f.cert, F_OK) != 0 && access(f.key, F_OK) != 0)
+		return true; /* --check: serve will make them */
+	if (tls_prepare(&f, err, sizeof(err)) < 0 ||
+	    !(d->tls = tls_server_ctx(&f, err, sizeof(err)))) {
+		log_err("%s", err);
+		return false;
+	}
+	long days = tls_days_left(d->tls);
+	if (days < 0)
+		log_warn("TLS: the certificate %s EXPIRED %ld days ago: clients will refuse it; "
+		    "replace it (or remove it and its key to have a new self-signed one made)",
+		    f.cert, -days);
+	else if (days < 30)
+		log_warn("TLS: the certificate %s expires in %ld days: replace it soon", f.cert, days);
+	return true;
 }
 
 /* Bans from the state file, into the kernel when allowed; the control socket. */
@@ -155,6 +221,8 @@ cmd_serve(int argc, char **argv)
 				ok = false;
 			}
 			store_free(s);
+			if (!start_tls(&d, false))
+				ok = false;
 		}
 		rc = print_errors(&errs) || !ok ? 1 : 0;
 		if (rc == 0)
@@ -186,9 +254,9 @@ cmd_serve(int argc, char **argv)
 	}
 	if (!(d.base = event_base_new()))
 		goto out;
-	if (!start_bans(&d))
+	if (!start_bans(&d) || !start_tls(&d, true))
 		goto out;
-	if (!(d.tp = sip_transports_start(d.base, &d.sip, &d.cfg, d.cfg.embedded)))
+	if (!(d.tp = sip_transports_start(d.base, &d.sip, &d.cfg, d.tls, d.cfg.embedded)))
 		goto out;
 	size_t naccounts = d.store->ops->count(d.store->impl);
 	log_notice("pbxguard ready: configuration %s, %zu account%s from %s, security events to %s",
@@ -220,6 +288,7 @@ out:
 	nft_stop(d.nft);
 	control_stop(d.ctl);
 	sip_transports_stop(d.tp);
+	SSL_CTX_free(d.tls);
 	for (int i = 0; i < 3; i++)
 		if (d.sigs[i])
 			event_free(d.sigs[i]);

@@ -10,8 +10,13 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "core/cidr.h"
 #include "core/log.h"
 
 struct listener {
@@ -19,9 +24,10 @@ struct listener {
 	enum transport_proto proto;
 	struct addr local;
 	int acl;
+	bool require_peer;		/* TLS: a verified client certificate or no session */
 	int fd;				/* UDP */
 	struct event *ev;		/* UDP */
-	struct evconnlistener *lev;	/* TCP */
+	struct evconnlistener *lev;	/* TCP, TLS */
 };
 
 struct conn {
@@ -29,6 +35,9 @@ struct conn {
 	struct listener *l;
 	struct bufferevent *bev;
 	struct addr remote;
+	struct ipkey key;		/* remote, for the handshake cap */
+	bool handshaking;		/* TLS, until the handshake completes */
+	struct event *partial;		/* header-read deadline of a started message */
 };
 
 struct sip_transports {
@@ -41,7 +50,14 @@ struct sip_transports {
 	struct conn *conns;
 	struct sip_reply *reply;	/* one, reused: no allocation per request */
 	char *dgram;			/* receive buffer */
+	SSL_CTX *tls;			/* for TLS listeners; not ours to free */
 };
+
+static const char *
+tp_name(enum transport_proto p)
+{
+	return p == TP_UDP ? "UDP" : p == TP_TCP ? "TCP" : "TLS";
+}
 
 static void
 udp_read(evutil_socket_t fd, short what, void *arg)
@@ -88,6 +104,8 @@ conn_close(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	t->nconns--;
+	if (c->partial)
+		event_free(c->partial);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -103,6 +121,38 @@ tcp_drained(struct bufferevent *bev, void *arg)
 }
 
 static void
+partial_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char as[ADDR_STRLEN];
+	(void)fd;
+	(void)what;
+	log_info("%s from %s: a message was not complete within %u s: closed",
+	    tp_name(c->l->proto), addr_str(&c->remote, as, sizeof(as)),
+	    c->l->owner->cfg->header_timeout);
+	conn_close(c);
+}
+
+/* A started message must be complete within header-timeout (slow senders
+ * cannot hold a connection with a trickle); idle-timeout covers silence. */
+static void
+partial_arm(struct conn *c, bool pending)
+{
+	if (!pending) {
+		if (c->partial)
+			event_del(c->partial);
+		return;
+	}
+	if (!c->partial &&
+	    !(c->partial = evtimer_new(c->l->owner->base, partial_expired, c)))
+		return;
+	if (!evtimer_pending(c->partial, NULL)) {
+		struct timeval tv = { (time_t)c->l->owner->cfg->header_timeout, 0 };
+		evtimer_add(c->partial, &tv);
+	}
+}
+
+static void
 tcp_read(struct bufferevent *bev, void *arg)
 {
 	static struct sip_msg m;
@@ -113,6 +163,7 @@ tcp_read(struct bufferevent *bev, void *arg)
 
 	for (;;) {
 		size_t avail = evbuffer_get_length(in);
+		partial_arm(c, avail > 0);
 		if (avail == 0)
 			return;
 		size_t take = avail < t->srv->lim.max_message ? avail : t->srv->lim.max_message;
@@ -126,14 +177,15 @@ tcp_read(struct bufferevent *bev, void *arg)
 			evbuffer_drain(in, ka);
 			continue;
 		}
-		struct sip_packet pkt = { data, &c->remote, &c->l->local, "TCP", true, c->l->acl };
+		const char *tp = tp_name(c->l->proto);
+		struct sip_packet pkt = { data, &c->remote, &c->l->local, tp, true, c->l->acl };
 		enum sip_parse_result r = sip_parse(data, true, &t->srv->lim, &m, &why);
 		if (r == SIP_PARSE_NEED_MORE)
 			return;
 		/* Each message counts toward the flood limit, and a ban made while
 		 * the connection was open ends it. */
 		time_t now = time(NULL);
-		struct guard_source src = { &c->remote, &c->l->local, "TCP", "SIP", c->l->acl };
+		struct guard_source src = { &c->remote, &c->l->local, tp, "SIP", c->l->acl };
 		if (guard_admit(t->srv->guard, &src, now) != GUARD_ADMIT) {
 			t->srv->n_dropped++;
 			conn_close(c);
@@ -162,9 +214,59 @@ tcp_read(struct bufferevent *bev, void *arg)
 static void
 tcp_event(struct bufferevent *bev, short what, void *arg)
 {
-	(void)bev;
+	struct conn *c = arg;
+	char as[ADDR_STRLEN];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		/* TLS handshake done: from now on the idle timeout applies. */
+		c->handshaking = false;
+		struct timeval idle = { (time_t)c->l->owner->cfg->idle_timeout, 0 };
+		bufferevent_set_timeouts(bev, &idle, &idle);
+		SSL *ssl = bufferevent_openssl_get_ssl(bev);
+		log_debug("TLS from %s: %s %s%s", addr_str(&c->remote, as, sizeof(as)),
+		    SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+		    SSL_session_reused(ssl) ? " (resumed)" : "");
+		return;
+	}
+	if (c->handshaking && (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))) {
+		unsigned long e = bufferevent_get_openssl_error(bev);
+		char buf[160] = "timeout or connection closed";
+		if (e)
+			ERR_error_string_n(e, buf, sizeof(buf));
+		log_info("TLS from %s: handshake failed: %s", addr_str(&c->remote, as, sizeof(as)),
+		    buf);
+	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-		conn_close(arg);
+		conn_close(c);
+}
+
+/* TLS handshakes in progress from this source; capped so one host cannot
+ * hold every slot with half-open handshakes. */
+static unsigned
+handshakes_from(const struct sip_transports *t, const struct ipkey *k)
+{
+	unsigned n = 0;
+	for (const struct conn *c = t->conns; c; c = c->next)
+		n += c->handshaking && ipkey_eq(&c->key, k);
+	return n;
+}
+
+static struct bufferevent *
+tls_bufferevent(struct sip_transports *t, struct listener *l, evutil_socket_t fd)
+{
+	SSL *ssl = SSL_new(t->tls);
+	if (!ssl)
+		return NULL;
+	if (l->require_peer)
+		SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	struct bufferevent *bev = bufferevent_openssl_socket_new(t->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
 }
 
 static void
@@ -180,20 +282,26 @@ tcp_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, 
 	memset(&from, 0, sizeof(from));
 	memcpy(&from.ss, sa, (size_t)salen < sizeof(from.ss) ? (size_t)salen : sizeof(from.ss));
 	from.len = (socklen_t)salen;
-	struct guard_source src = { &from, &l->local, "TCP", "SIP", l->acl };
+	struct guard_source src = { &from, &l->local, tp_name(l->proto), "SIP", l->acl };
 	if (guard_admit(t->srv->guard, &src, time(NULL)) != GUARD_ADMIT) {
 		t->srv->n_dropped++;
 		evutil_closesocket(fd);
 		return;
 	}
-	if (
-	    t->nconns >= t->cfg->max_connections || !(c = calloc(1, sizeof(*c)))) {
+	struct ipkey key;
+	ipkey_from_addr(&from, &key);
+	if (t->nconns >= t->cfg->max_connections ||
+	    (l->proto == TP_TLS && handshakes_from(t, &key) >= t->cfg->tls_max_handshakes) ||
+	    !(c = calloc(1, sizeof(*c)))) {
 		evutil_closesocket(fd);
 		return;
 	}
 	c->l = l;
 	c->remote = from;
-	c->bev = bufferevent_socket_new(t->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->key = key;
+	c->handshaking = l->proto == TP_TLS;
+	c->bev = c->handshaking ? tls_bufferevent(t, l, fd)
+	    : bufferevent_socket_new(t->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev) {
 		evutil_closesocket(fd);
 		free(c);
@@ -204,7 +312,9 @@ tcp_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, 
 	if (t->conns)
 		t->conns->prev = c;
 	t->conns = c;
-	struct timeval idle = { (time_t)t->cfg->idle_timeout, 0 };
+	/* A handshake has its own, shorter deadline. */
+	struct timeval idle = { (time_t)(c->handshaking ? t->cfg->tls_handshake_timeout
+	    : t->cfg->idle_timeout), 0 };
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
 	/* Never buffer more than one maximal message plus its successor's start. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, (size_t)t->srv->lim.max_message * 2);
@@ -244,7 +354,7 @@ start_tcp(struct sip_transports *t, struct listener *l)
 
 struct sip_transports *
 sip_transports_start(struct event_base *base, struct sip_server *srv,
-    const struct config *cfg, bool optional_v6)
+    const struct config *cfg, SSL_CTX *tls, bool optional_v6)
 {
 	struct sip_transports *t = calloc(1, sizeof(*t));
 	char as[ADDR_STRLEN];
@@ -256,6 +366,7 @@ sip_transports_start(struct event_base *base, struct sip_server *srv,
 	t->base = base;
 	t->srv = srv;
 	t->cfg = cfg;
+	t->tls = tls;
 	for (size_t i = 0; i < cfg->n_transports; i++) {
 		struct listener *l = &t->l[t->n];
 		memset(l, 0, sizeof(*l));
@@ -264,7 +375,8 @@ sip_transports_start(struct event_base *base, struct sip_server *srv,
 		l->proto = cfg->transports[i].proto;
 		l->local = cfg->transports[i].addr;
 		l->acl = cfg->transports[i].acl;
-		const char *name = l->proto == TP_UDP ? "udp" : "tcp";
+		l->require_peer = cfg->transports[i].require_peer_cert;
+		const char *name = l->proto == TP_UDP ? "udp" : l->proto == TP_TCP ? "tcp" : "tls";
 		bool ok = l->proto == TP_UDP ? start_udp(t, l) : start_tcp(t, l);
 		if (!ok) {
 			if (optional_v6 && addr_is_v6(&l->local)) {

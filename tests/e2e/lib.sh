@@ -9,10 +9,16 @@ E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$E2E_DIR/../.." && pwd)
 T=$(mktemp -d /tmp/pbxguard-e2e.XXXXXX)
 DAEMON_PID=
+AT_EXIT=()
 trap 'cleanup' EXIT
+
+# Registers a command for cleanup (a helper process, a namespace). Never
+# replace the trap: cleanup must see the test's own exit status first.
+at_exit() { AT_EXIT+=("$*"); }
 
 cleanup() {
 	local rc=$?
+	for c in "${AT_EXIT[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$DAEMON_PID" 2>/dev/null || true
 		wait "$DAEMON_PID" 2>/dev/null || true

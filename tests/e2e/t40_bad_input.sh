@@ -12,7 +12,7 @@ cat >"$T/bad.conf" <<'CONF'
 nonce-expires = forever
 available-algorithms = MD5 SHA-1
 [sip]
-transports = udp:127.0.0.1:5060 tls:127.0.0.1:5061
+transports = udp:127.0.0.1:5060 tls:127.0.0.1:5061;require-peer-certificate=yes
 [bans]
 maxretry = lots
 CONF
@@ -20,7 +20,7 @@ rc=0
 "$PBXGUARD" serve --check -c "$T/bad.conf" >"$T/check.out" 2>&1 || rc=$?
 [ $rc = 1 ] || fail "--check on a bad file exited $rc"
 for want in "bad.conf:2: nonce-expires" "bad.conf:3: available-algorithms: unknown algorithm 'SHA-1'" \
-	"bad.conf:5: transports: 'tls:127.0.0.1:5061'" "bad.conf:7: maxretry: expected a whole number"; do
+	"bad.conf:5: transports: 'tls:127.0.0.1:5061;require-peer-certificate=yes': unsupported parameter" "bad.conf:7: maxretry: expected a whole number"; do
 	grep -qF "$want" "$T/check.out" || fail "--check did not say '$want': $(cat "$T/check.out")"
 done
 pass "--check lists every error with file and line ($(wc -l <"$T/check.out") lines)"

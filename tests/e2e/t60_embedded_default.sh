@@ -13,7 +13,7 @@ fi
 DAEMON_PID=$!
 for _ in $(seq 1 100); do grep -q "pbxguard ready" "$T/daemon.log" && break; sleep 0.05; done
 grep -q "pbxguard ready: configuration (embedded default)" "$T/daemon.log" || fail "not ready: $(cat "$T/daemon.log")"
-for l in "udp:127.0.0.1:5060" "tcp:127.0.0.1:5060" "udp:\[::1\]:5060" "tcp:\[::1\]:5060"; do
+for l in "udp:127.0.0.1:5060" "tcp:127.0.0.1:5060" "udp:\[::1\]:5060" "tcp:\[::1\]:5060" "tls:127.0.0.1:5061"; do
 	grep -q "listening on $l" "$T/daemon.log" || fail "does not say it listens on $l"
 done
 ! grep -q "listening on .*0\.0\.0\.0" "$T/daemon.log" || fail "listens beyond loopback"
@@ -23,7 +23,9 @@ pw=$(sed -n 's/.*user 1000@localhost  password \([0-9a-f]*\)$/\1/p' "$T/daemon.l
 [ "$(stat -c %a "$T/state/userdb")" = 600 ] || fail "userdb mode"
 [ "$(stat -c %a "$T/state/security.log")" = 600 ] || fail "security.log mode"
 ! grep -q "$pw" "$T/state/userdb" || fail "demo password stored in clear"
-pass "embedded default: loopback listeners, state dir 0700, demo userdb and security.log 0600, hashes only"
+[ "$(stat -c %a "$T/state/tls/key.pem")" = 600 ] || fail "TLS key mode"
+grep -q "made a self-signed ECDSA P-256 one for localhost" "$T/daemon.log" || fail "no certificate made"
+pass "embedded default: loopback listeners (TLS on 5061 with a self-signed certificate), state dir 0700, userdb, security.log and key 0600, hashes only"
 
 linphone_register 1000 "$pw" 5060 localhost || fail "the demo account does not register"
 grep -q "1000@localhost authenticated with SHA-256" "$T/daemon.log" || fail "not SHA-256"
@@ -37,5 +39,6 @@ DAEMON_PID=$!
 for _ in $(seq 1 100); do grep -q "pbxguard ready" "$T/daemon.log" && break; sleep 0.05; done
 ! grep -q "password" "$T/daemon.log" || fail "credentials printed again"
 [ "$(sha256sum <"$T/state/userdb")" = "$sum" ] || fail "userdb overwritten"
+! grep -q "made a self-signed" "$T/daemon.log" || fail "certificate made again"
 stop_daemon
 pass "second start keeps the userdb and prints no credentials"

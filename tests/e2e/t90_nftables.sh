@@ -13,11 +13,8 @@ if ! ip netns add "$A" 2>"$T/netns.err"; then
 	exit 77
 fi
 ip netns add "$B"
-netns_cleanup() {
-	ip netns del "$A" 2>/dev/null || true
-	ip netns del "$B" 2>/dev/null || true
-}
-trap 'netns_cleanup; cleanup' EXIT
+at_exit ip netns del "$A"
+at_exit ip netns del "$B"
 ip link add vA netns "$A" type veth peer name vB netns "$B"
 ip -n "$A" addr add 10.77.0.1/24 dev vA
 ip -n "$B" addr add 10.77.0.2/24 dev vB

@@ -30,7 +30,8 @@ test_embedded_default(void **state)
 	assert_true(config_load(&c, NULL, &e));
 	assert_int_equal(e.n, 0);
 	assert_true(c.embedded);
-	assert_int_equal(c.n_transports, 4);
+	assert_int_equal(c.n_transports, 5);
+	assert_int_equal(c.transports[4].proto, TP_TLS);
 	for (size_t i = 0; i < c.n_transports; i++) { /* loopback only */
 		char h[64];
 		addr_host_str(&c.transports[i].addr, h, sizeof(h));
@@ -144,7 +145,7 @@ test_every_error_with_line(void **state)
 	    "colour = blue\n"					/* 5 */
 	    "this line has no equals sign\n"			/* 6 */
 	    "[sip]\n"						/* 7 */
-	    "transports = udp:localhost:5060 tls:127.0.0.1:5061 tcp:127.0.0.1:99999\n" /* 8 */
+	    "transports = udp:localhost:5060 tls:127.0.0.1:5061;x=1 tcp:127.0.0.1:99999\n" /* 8 */
 	    "[manager]\n"					/* 9 */
 	    "port = 5038\n"					/* 10 */
 	    "[nonsense\n"					/* 11 */
@@ -157,7 +158,7 @@ test_every_error_with_line(void **state)
 	assert_true(has_error(&e, ":5: [module::Authentication]: unknown or unsupported key 'colour'"));
 	assert_true(has_error(&e, ":6: syntax error"));
 	assert_true(has_error(&e, ":8: transports: 'udp:localhost:5060'"));
-	assert_true(has_error(&e, ":8: transports: 'tls:127.0.0.1:5061': TLS is not available"));
+	assert_true(has_error(&e, ":8: transports: 'tls:127.0.0.1:5061;x=1': unsupported parameter 'x=1'"));
 	assert_true(has_error(&e, ":8: transports: 'tcp:127.0.0.1:99999'"));
 	assert_true(has_error(&e, ":10: [manager]: not available in this version"));
 	assert_true(has_error(&e, ":11: syntax error: section name without ']'"));
