@@ -5,5 +5,6 @@
 int cmd_serve(int argc, char **argv);
 int cmd_userdb(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ usage(FILE *f)
 	    "                                    manage a Flexisip userdb file\n"
 	    "  ctl [-c FILE] bans list|ban ADDR [TIME]|unban ADDR\n"
 	    "                                    bans of the running daemon\n"
+	    "  cert ca|server|client ...         make a CA, server and phone certificates\n"
 	    "  help                              this text\n"
 	    "  version                           print the version\n"
 	    "\n"
@@ -41,6 +42,7 @@ main(int argc, char **argv)
 		{ "serve", cmd_serve },
 		{ "userdb", cmd_userdb },
 		{ "ctl", cmd_ctl },
+		{ "cert", cmd_cert },
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)
