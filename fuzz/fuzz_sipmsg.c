@@ -56,14 +56,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in = slice_sub(in, ka, in.n);
 		if (in.n == 0 || sip_parse(in, true, &srv.lim, &m, &why) != SIP_PARSE_OK)
 			break;
-		struct sip_packet pkt = { in, &remote, &local, "TCP", true, CONFIG_NO_ACL };
+		struct sip_packet pkt = { in, &remote, &local, "TCP", true, CONFIG_NO_ACL, NULL };
 		sip_handle_msg(&srv, &m, &pkt, 1000000, &out);
 		if (m.len == 0 || m.len > in.n)
 			abort(); /* framing must always make progress */
 		in = slice_sub(in, m.len, in.n);
 	}
 	struct sip_packet pkt = { { (const char *)data, size }, &remote, &local, "UDP", false,
-		CONFIG_NO_ACL };
+		CONFIG_NO_ACL, NULL };
 	sip_handle_datagram(&srv, &pkt, 1000000, &out);
 	if (out.n > sizeof(out.buf))
 		abort();

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <ini.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "core/log.h"
 
@@ -138,10 +140,19 @@ free_domains(struct config *c)
 	c->n_auth_domains = 0;
 }
 
+static void
+free_trusted(struct config *c)
+{
+	for (size_t i = 0; i < c->n_trusted_certs; i++)
+		free(c->trusted_certs[i]);
+	c->n_trusted_certs = 0;
+}
+
 void
 config_free(struct config *c)
 {
 	free_domains(c);
+	free_trusted(c);
 	free_agents(c);
 	for (size_t i = 0; i < c->n_acls; i++)
 		free(c->acls[i].rules);
@@ -264,6 +275,19 @@ add_domain(struct ctx *x, struct slice w)
 	char *d = slice_dup(w);
 	if (d)
 		c->auth_domains[c->n_auth_domains++] = d;
+}
+
+static void
+add_trusted(struct ctx *x, struct slice w)
+{
+	struct config *c = x->c;
+	if (c->n_trusted_certs == CONFIG_MAX_DOMAINS) {
+		error(x, "trusted-client-certificates: more than %d", CONFIG_MAX_DOMAINS);
+		return;
+	}
+	char *d = slice_dup(w);
+	if (d)
+		c->trusted_certs[c->n_trusted_certs++] = d;
 }
 
 static void
@@ -429,6 +453,26 @@ set_auth(struct ctx *x, const char *k, const char *v)
 		parse_bool(x, k, v, &c->disable_qop_auth);
 	} else if (strcmp(k, "nonce-count-table") == 0) {
 		parse_uint(x, k, v, 64, 1u << 24, &c->nonce_table);
+	} else if (strcmp(k, "trusted-client-certificates") == 0) {
+		free_trusted(c);
+		each_word(x, v, add_trusted);
+	} else if (strcmp(k, "reject-wrong-client-certificates") == 0) {
+		parse_bool(x, k, v, &c->reject_wrong_certs);
+	} else if (strcmp(k, "trust-domain-certificates") == 0) {
+		parse_bool(x, k, v, &c->trust_domain_certs);
+	} else if (strcmp(k, "tls-client-certificate-required-subject") == 0) {
+		if (parse_str(x, k, v, c->cert_subject_regex, sizeof(c->cert_subject_regex))) {
+			int ecode;
+			PCRE2_SIZE eoff;
+			pcre2_code *re = pcre2_compile((PCRE2_SPTR)v, PCRE2_ZERO_TERMINATED, 0,
+			    &ecode, &eoff, NULL);
+			if (!re) {
+				PCRE2_UCHAR msg[128];
+				pcre2_get_error_message(ecode, msg, sizeof(msg));
+				error(x, "%s: at offset %zu: %s", k, (size_t)eoff, (char *)msg);
+			}
+			pcre2_code_free(re);
+		}
 	} else {
 		error(x, "[module::Authentication]: unknown or unsupported key '%s'", k);
 	}

@@ -70,6 +70,12 @@ struct config {
 	bool no_403;
 	bool disable_qop_auth;
 	unsigned nonce_table;		/* nonce-count slots kept */
+	/* TLS client certificates, Flexisip's names */
+	char *trusted_certs[CONFIG_MAX_DOMAINS];	/* trusted-client-certificates */
+	size_t n_trusted_certs;
+	bool reject_wrong_certs;	/* reject-wrong-client-certificates */
+	bool trust_domain_certs;	/* trust-domain-certificates */
+	char cert_subject_regex[512];	/* tls-client-certificate-required-subject */
 
 	/* [module::Registrar] */
 	unsigned min_expires, max_expires, default_expires, max_contacts_by_aor;

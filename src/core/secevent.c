@@ -136,7 +136,7 @@ secevent_format(const struct secevent *ev, char *dst, size_t dstsz)
 	put_addr(&o, "RemoteAddress", ev->transport, ev->remote);
 	switch (ev->type) {
 	case SECEVENT_SUCCESSFUL_AUTH:
-		put_field(&o, "UsingPassword", "1");
+		put_field(&o, "UsingPassword", ev->by_certificate ? "0" : "1");
 		break;
 	case SECEVENT_CHALLENGE_RESPONSE_FAILED:
 		put_untrusted(&o, "Challenge", ev->challenge);

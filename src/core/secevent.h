@@ -38,6 +38,7 @@ struct secevent {
 	struct slice request_type;	/* RequestBadFormat: what was wrong */
 	struct slice request_params;
 	const char *acl_name;		/* FailedACL */
+	bool by_certificate;		/* SuccessfulAuth: UsingPassword="0" */
 	unsigned ban_seconds;		/* Ban */
 	const char *reason;		/* Ban, Unban */
 };

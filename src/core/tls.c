@@ -364,3 +364,56 @@ tls_days_left(SSL_CTX *ctx)
 		return 0;
 	return days;
 }
+
+/* ---- client certificates ---------------------------------------------- */
+
+static void
+subject_add(struct tls_subjects *out, const unsigned char *p, int n)
+{
+	/* Embedded NULs or over-long names are not names anyone configured. */
+	if (out->n == TLS_MAX_SUBJECTS || n <= 0 || (size_t)n >= sizeof(out->s[0]) ||
+	    memchr(p, 0, (size_t)n))
+		return;
+	memcpy(out->s[out->n], p, (size_t)n);
+	out->s[out->n++][n] = '\0';
+}
+
+bool
+tls_peer_subjects(SSL *ssl, struct tls_subjects *out)
+{
+	out->n = 0;
+	X509 *c = SSL_get0_peer_certificate(ssl);
+	if (!c || SSL_get_verify_result(ssl) != X509_V_OK)
+		return false;
+	GENERAL_NAMES *gens = X509_get_ext_d2i(c, NID_subject_alt_name, NULL, NULL);
+	static const int order[] = { GEN_URI, GEN_DNS, GEN_IPADD };
+	for (size_t o = 0; o < 3; o++)
+		for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
+			const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+			if (g->type != order[o])
+				continue;
+			if (g->type == GEN_IPADD) {
+				char ip[64];
+				int len = ASN1_STRING_length(g->d.iPAddress);
+				const unsigned char *b = ASN1_STRING_get0_data(g->d.iPAddress);
+				if ((len == 4 && inet_ntop(AF_INET, b, ip, sizeof(ip))) ||
+				    (len == 16 && inet_ntop(AF_INET6, b, ip, sizeof(ip))))
+					subject_add(out, (const unsigned char *)ip, (int)strlen(ip));
+				continue;
+			}
+			const ASN1_IA5STRING *v = g->type == GEN_URI ? g->d.uniformResourceIdentifier
+			    : g->d.dNSName;
+			subject_add(out, ASN1_STRING_get0_data(v), ASN1_STRING_length(v));
+		}
+	GENERAL_NAMES_free(gens);
+	X509_NAME *name = X509_get_subject_name(c);
+	for (int i = -1; (i = X509_NAME_get_index_by_NID(name, NID_commonName, i)) >= 0;) {
+		ASN1_STRING *cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+		unsigned char *utf8 = NULL;
+		int n = ASN1_STRING_to_UTF8(&utf8, cn);
+		if (n > 0)
+			subject_add(out, utf8, n);
+		OPENSSL_free(utf8);
+	}
+	return true;
+}

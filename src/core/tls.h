@@ -43,6 +43,19 @@ int tls_prepare(const struct tls_files *f, char *err, size_t errsz);
 /* A server context with the policy above; NULL with the reason in err. */
 SSL_CTX *tls_server_ctx(const struct tls_files *f, char *err, size_t errsz);
 
+/*
+ * The subjects of a verified client certificate, in Flexisip's order of
+ * preference: SAN URIs, SAN DNS names, SAN IP addresses, then the CN.
+ */
+#define TLS_MAX_SUBJECTS 16
+struct tls_subjects {
+	size_t n;
+	char s[TLS_MAX_SUBJECTS][256];
+};
+
+/* False when there is no certificate or it did not verify against tlscafile. */
+bool tls_peer_subjects(SSL *ssl, struct tls_subjects *out);
+
 /* Days until the context's certificate expires (negative: expired). */
 long tls_days_left(SSL_CTX *ctx);
 

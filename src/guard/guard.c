@@ -16,11 +16,16 @@
 #include "core/rand.h"
 #include "guard/acl.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 struct guard {
 	const struct config *cfg;
 	struct store *store;
 	struct nonce_ctx nonces;
 	struct bans *bans;
+	pcre2_code *subject_re;		/* tls-client-certificate-required-subject */
+	pcre2_match_data *subject_md;
 	bans_hook enforcer;
 	void *enforcer_arg;
 	/* Unknown accounts are verified against this, so they cost the same. */
@@ -72,6 +77,17 @@ guard_new(const struct config *cfg, struct store *store)
 		return NULL;
 	}
 	bans_set_hook(g->bans, on_ban, g);
+	if (cfg->cert_subject_regex[0]) {
+		int ecode;
+		PCRE2_SIZE eoff;
+		g->subject_re = pcre2_compile((PCRE2_SPTR)cfg->cert_subject_regex,
+		    PCRE2_ZERO_TERMINATED, 0, &ecode, &eoff, NULL);
+		if (!g->subject_re ||
+		    !(g->subject_md = pcre2_match_data_create_from_pattern(g->subject_re, NULL))) {
+			guard_free(g); /* the config check compiled it: only memory fails */
+			return NULL;
+		}
+	}
 	g->cfg = cfg;
 	g->store = store;
 	for (int a = 0; a < DIGEST_NALGOS; a++) {
@@ -88,6 +104,8 @@ guard_free(struct guard *g)
 		return;
 	nonce_ctx_free(&g->nonces);
 	bans_free(g->bans);
+	pcre2_match_data_free(g->subject_md);
+	pcre2_code_free(g->subject_re);
 	OPENSSL_cleanse(g, sizeof(*g));
 	free(g);
 }
@@ -220,6 +238,56 @@ account_policy(struct guard *g, const struct guard_auth_request *rq,
 	return NULL;
 }
 
+/* Is subject the SIP URI user@domain? The user exactly, the host in any case. */
+static bool
+subject_is_uri(const char *subject, struct slice user, struct slice domain)
+{
+	struct slice s = slice_cstr(subject), rest;
+	struct slice scheme = slice_cut(s, ':', &rest);
+	if (!slice_caseeq_cstr(scheme, "sip") && !slice_caseeq_cstr(scheme, "sips"))
+		return false;
+	long at = slice_find(rest, '@');
+	if (at < 0)
+		return false;
+	struct slice u = slice_sub(rest, 0, (size_t)at), h = slice_sub(rest, (size_t)at + 1, rest.n);
+	return slice_eq(u, user) && slice_caseeq(h, domain);
+}
+
+/*
+ * Flexisip's TLS authentication rules, in order: the From URI; (not
+ * REGISTER) a trusted-client-certificates URI; the From domain; (not
+ * REGISTER, trust-domain-certificates) the Request-URI's domain. The subject
+ * so picked must match tls-client-certificate-required-subject when set.
+ * Returns the subject, or NULL.
+ */
+static const char *
+certificate_subject(struct guard *g, const struct guard_auth_request *rq)
+{
+	const struct config *cfg = g->cfg;
+	const struct tls_subjects *t = rq->peer;
+	bool reg = slice_eq_cstr(rq->method, "REGISTER");
+	const char *picked = NULL;
+
+	for (size_t i = 0; !picked && i < t->n; i++)
+		if (subject_is_uri(t->s[i], rq->user, rq->domain))
+			picked = t->s[i];
+	for (size_t i = 0; !picked && !reg && i < t->n; i++)
+		for (size_t k = 0; k < cfg->n_trusted_certs; k++)
+			if (strcasecmp(t->s[i], cfg->trusted_certs[k]) == 0)
+				picked = t->s[i];
+	for (size_t i = 0; !picked && i < t->n; i++)
+		if (slice_caseeq(slice_cstr(t->s[i]), rq->domain))
+			picked = t->s[i];
+	for (size_t i = 0; !picked && !reg && cfg->trust_domain_certs && i < t->n; i++)
+		if (slice_caseeq(slice_cstr(t->s[i]), rq->target_domain))
+			picked = t->s[i];
+	if (picked && g->subject_re &&
+	    pcre2_match(g->subject_re, (PCRE2_SPTR)picked, strlen(picked), 0, 0,
+	    g->subject_md, NULL) < 0)
+		picked = NULL;
+	return picked;
+}
+
 /* The credential to verify: ours (realm), offered, strongest; -1 if none. */
 static int
 pick_proof(const struct guard_auth_request *rq, struct slice realm,
@@ -298,6 +366,24 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 		v->strike = true;
 		set_event(v, SECEVENT_INVALID_ACCOUNT_ID, rq, NULL);
 		return;
+	}
+	/* TLS authentication comes first, when a verified certificate was shown. */
+	if (rq->peer && rq->peer->n) {
+		const char *subject = certificate_subject(g, rq);
+		if (subject) {
+			v->outcome = GUARD_OK;
+			snprintf(v->cert_subject, sizeof(v->cert_subject), "%s", subject);
+			set_event(v, SECEVENT_SUCCESSFUL_AUTH, rq, NULL);
+			return;
+		}
+		if (cfg->reject_wrong_certs) {
+			v->outcome = GUARD_FORBIDDEN;
+			v->reason = "Bad tls client certificate";
+			v->strike = true;
+			set_event(v, SECEVENT_FAILED_ACL, rq, NULL);
+			snprintf(v->acl_name, sizeof(v->acl_name), "tls-client-certificate");
+			return;
+		}
 	}
 	/*
 	 * Default realm: the domain, lower-cased, as stored A1s were made with
@@ -502,6 +588,7 @@ guard_report(struct guard *g, const struct guard_source *src, struct slice sessi
 	};
 	if (v->event == SECEVENT_FAILED_ACL)
 		ev.acl_name = v->acl_name;
+	ev.by_certificate = v->cert_subject[0] != '\0';
 	if (v->event == SECEVENT_REQUEST_BAD_FORMAT) {
 		ev.request_type = v->request_type;
 		ev.request_params = slice_cstr(v->reason ? v->reason : "");

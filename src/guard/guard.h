@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/secevent.h"
 #include "core/slice.h"
+#include "core/tls.h"
 #include "guard/bans.h"
 #include "guard/digest.h"
 #include "guard/nonce.h"
@@ -40,6 +41,8 @@ struct guard_proof {
 struct guard_auth_request {
 	const struct guard_source *src;
 	struct slice user, domain;	/* the identity claimed (SIP: From) */
+	struct slice target_domain;	/* SIP: the Request-URI's host */
+	const struct tls_subjects *peer;/* a verified client certificate, or NULL */
 	struct slice method, body;
 	const struct guard_proof *proofs;
 	size_t nproofs;
@@ -76,6 +79,7 @@ struct guard_verdict {
 	struct slice received_nonce, received_hash;
 	struct slice request_type;	/* BAD_REQUEST: what was malformed */
 	struct digest_alg alg;		/* the algorithm verified, when OK */
+	char cert_subject[256];		/* OK by client certificate: the subject used */
 	char acl_name[32];		/* FailedACL: the group (or "account-lock") */
 	bool strike;			/* counts toward a ban of the source */
 	bool known;			/* the account exists: acct is its name */

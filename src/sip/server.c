@@ -420,7 +420,7 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 		struct slice rh[3] = { sip_hdr_get(m, SIP_H_CALL_ID), sip_hdr_get(m, SIP_H_CSEQ),
 			branch };
 		struct guard_auth_request rq = {
-			.src = &src, .user = from.user, .domain = from.host, .method = m->method,
+			.src = &src, .peer = pkt->peer, .target_domain = ruri.host, .user = from.user, .domain = from.host, .method = m->method,
 			.body = m->body, .proofs = proofs, .nproofs = nproofs,
 			.reqhash = hash_slices(s->tag_seed, rh, 3), .now = now,
 		};
@@ -433,10 +433,16 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 		s->n_auth_ok++;
 		if (v.has_event) {
 			char who[LOG_ESCAPED_SIZE(64)], dom[LOG_ESCAPED_SIZE(64)], as[ADDR_STRLEN];
+			char sub[LOG_ESCAPED_SIZE(128)], how[LOG_ESCAPED_SIZE(128) + 40];
+			if (v.cert_subject[0])
+				snprintf(how, sizeof(how), "a client certificate (%s)",
+				    log_escape(slice_cstr(v.cert_subject), sub, sizeof(sub)));
+			else
+				snprintf(how, sizeof(how), "%s", digest_alg_name(v.alg));
 			log_info("%s from %s: %s@%s authenticated with %s", pkt->transport,
 			    addr_str(pkt->remote, as, sizeof(as)),
 			    log_escape(from.user, who, sizeof(who)),
-			    log_escape(from.host, dom, sizeof(dom)), digest_alg_name(v.alg));
+			    log_escape(from.host, dom, sizeof(dom)), how);
 		}
 		break;
 	case GUARD_CHALLENGE:
@@ -447,7 +453,7 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 		if (v.challenge_too)
 			challenge_response(s, m, pkt, is_register, &v.ch, out);
 		else
-			simple_response(s, m, pkt, 403, "Forbidden", out);
+			simple_response(s, m, pkt, 403, v.reason ? v.reason : "Forbidden", out);
 		return;
 	case GUARD_DOMAIN_REFUSED:
 		s->n_auth_fail++;

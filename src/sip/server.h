@@ -12,6 +12,7 @@
 
 #include "core/addr.h"
 #include "core/config.h"
+#include "core/tls.h"
 #include "guard/guard.h"
 #include "sip/msg.h"
 #include "sip/registrar.h"
@@ -26,6 +27,7 @@ struct sip_packet {
 	const char *transport;	/* "UDP", "TCP" */
 	bool stream;
 	int acl;		/* the listener's ACL group, or CONFIG_NO_ACL */
+	const struct tls_subjects *peer;	/* TLS: a verified client certificate */
 };
 
 struct sip_reply {

@@ -37,6 +37,7 @@ struct conn {
 	struct addr remote;
 	struct ipkey key;		/* remote, for the handshake cap */
 	bool handshaking;		/* TLS, until the handshake completes */
+	struct tls_subjects *peer;	/* TLS: a verified client certificate's subjects */
 	struct event *partial;		/* header-read deadline of a started message */
 };
 
@@ -83,7 +84,7 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 			continue; /* banned: dropped silently, before any parsing */
 		}
 		struct sip_packet pkt = { { t->dgram, (size_t)n }, &from, &l->local, "UDP", false,
-			l->acl };
+			l->acl, NULL };
 		sip_handle_datagram(t->srv, &pkt, now, t->reply);
 		if (t->reply->n > 0 &&
 		    sendto(fd, t->reply->buf, t->reply->n, 0, (struct sockaddr *)&from.ss,
@@ -106,6 +107,7 @@ conn_close(struct conn *c)
 	t->nconns--;
 	if (c->partial)
 		event_free(c->partial);
+	free(c->peer);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -178,7 +180,8 @@ tcp_read(struct bufferevent *bev, void *arg)
 			continue;
 		}
 		const char *tp = tp_name(c->l->proto);
-		struct sip_packet pkt = { data, &c->remote, &c->l->local, tp, true, c->l->acl };
+		struct sip_packet pkt = { data, &c->remote, &c->l->local, tp, true, c->l->acl,
+			c->peer };
 		enum sip_parse_result r = sip_parse(data, true, &t->srv->lim, &m, &why);
 		if (r == SIP_PARSE_NEED_MORE)
 			return;
@@ -226,6 +229,10 @@ tcp_event(struct bufferevent *bev, short what, void *arg)
 		log_debug("TLS from %s: %s %s%s", addr_str(&c->remote, as, sizeof(as)),
 		    SSL_get_version(ssl), SSL_get_cipher_name(ssl),
 		    SSL_session_reused(ssl) ? " (resumed)" : "");
+		/* Subjects of a verified client certificate, for the guard's rules. */
+		struct tls_subjects subj;
+		if (tls_peer_subjects(ssl, &subj) && subj.n && (c->peer = malloc(sizeof(subj))))
+			*c->peer = subj;
 		return;
 	}
 	if (c->handshaking && (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))) {
