@@ -55,6 +55,7 @@ check: deps
 bench: build
 	bash bench/register.sh ./$(BUILD)/pbxguard
 	bash bench/flood.sh ./$(BUILD)/pbxguard
+	bash bench/tls.sh ./$(BUILD)/pbxguard
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)
