@@ -118,6 +118,25 @@ el=$(echo "$(date +%s.%N) - $start" | bc)
 grep -q "a message was not complete within 2 s: closed" "$T/daemon.log" || fail "header-read deadline not logged"
 pass "a silent TLS client is closed at the 2 s handshake deadline; a trickled message at the 2 s header-read deadline ($el s)"
 
+# --- at most tls-max-handshakes (8) handshakes in progress per source
+python3 - $TLSPORT <<'PY' || fail "the handshake cap did not hold"
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+time.sleep(0.3)
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(1.0)
+t = time.time()
+try:
+    gone = s.recv(1) == b""
+except ConnectionResetError:
+    gone = True
+except socket.timeout:
+    gone = False
+sys.exit(0 if gone and time.time() - t < 0.9 else 1)
+PY
+pass "a 9th concurrent handshake from one source is closed at once (tls-max-handshakes = 8)"
+
 # --- restart: the same certificate, byte for byte; a loose key stops the start
 stop_daemon
 start_daemon
@@ -137,3 +156,17 @@ rc=0
 [ $rc = 1 ] && grep -q "do not belong together" "$T/mismatch.out" || fail "a mismatched key passed --check: $(cat "$T/mismatch.out")"
 [ "$(sha256sum "$T/tls/cert.pem" "$T/tls/key.pem")" = "$sum1" ] || fail "the certificate was touched"
 pass "restart reuses the certificate byte for byte; a 0644 key and a key of another certificate stop pbxguard with the fix"
+
+# --- a certificate about to expire is announced; tlskeytype = rsa makes RSA
+"$PBXGUARD" cert server --cn localhost --days 10 "$T/soon.pem" "$T/soon.key" >/dev/null
+sed -i "s|^tlsprivatekey = .*|tlsprivatekey = $T/soon.key\ntlscertfile = $T/soon.pem|" "$T/pbxguard.conf"
+start_daemon
+grep -q "TLS: the certificate $T/soon.pem expires in 9 days: replace it soon" "$T/daemon.log" ||
+	grep -q "TLS: the certificate $T/soon.pem expires in 10 days" "$T/daemon.log" || fail "no expiry warning"
+stop_daemon
+sed -i "s|^tlsprivatekey = .*|tlsprivatekey = $T/rsa/key.pem|; s|^tlscertfile = .*|tlscertfile = $T/rsa/cert.pem\ntlskeytype = rsa|" "$T/pbxguard.conf"
+start_daemon
+openssl x509 -in "$T/rsa/cert.pem" -noout -text | grep -q "Public-Key: (3072 bit)" || fail "tlskeytype = rsa did not make RSA 3072"
+s_client $TLSPORT -tls1_2 | grep -q "Cipher is ECDHE-RSA-AES256-GCM-SHA384" || fail "RSA certificate not served"
+stop_daemon
+pass "a certificate 10 days from expiry is announced at start; tlskeytype = rsa makes and serves an RSA 3072 one"
