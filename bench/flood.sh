@@ -22,18 +22,8 @@ T=$(mktemp -d /tmp/pbxguard-bench.XXXXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$T"' EXIT
 
-python3 - "$T" <<'PY'
-import hashlib, sys
-t = sys.argv[1]
-with open(t + "/userdb", "w") as u, open(t + "/users.csv", "w") as c:
-    u.write("version:1\n")
-    c.write("SEQUENTIAL\n")
-    for i in range(1, 501):
-        user, pw = "b%d" % i, "Bench-pw-%d" % i
-        ha1 = hashlib.md5(("%s:example.org:%s" % (user, pw)).encode()).hexdigest()
-        u.write("%s@example.org md5:%s ;\n" % (user, ha1))
-        c.write("%s;[authentication username=%s password=%s]\n" % (user, user, pw))
-PY
+. "$ROOT/bench/lib.sh"
+bench_users "$T"
 cat >"$T/pbxguard.conf" <<CONF
 [global]
 statedir = $T
@@ -49,11 +39,6 @@ nftables = no
 transports = udp:127.0.0.1:27080
 CONF
 
-cpu_of() { # utime+stime of pid $1, in seconds
-	local f
-	read -r -a f <"/proc/$1/stat"
-	echo "scale=3; (${f[13]} + ${f[14]}) / $(getconf CLK_TCK)" | bc
-}
 
 legit() { # $1 = tag -> "seconds successful"
 	local start end ok
