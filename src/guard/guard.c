@@ -371,6 +371,22 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 	if (rq->peer && rq->peer->n) {
 		const char *subject = certificate_subject(g, rq);
 		if (subject) {
+			/* A certificate proves who, not from where: the account's ACL
+			 * group and lock apply as they do to a password. */
+			struct account ca;
+			const char *policy = NULL;
+			if (store_lookup(g->store, rq->user, rq->domain, &ca) == STORE_FOUND)
+				policy = account_policy(g, rq, &ca, v);
+			if (policy) {
+				v->outcome = GUARD_FORBIDDEN;
+				v->reason = "Forbidden";
+				v->strike = true;
+				set_event(v, SECEVENT_FAILED_ACL, rq, NULL);
+				snprintf(v->acl_name, sizeof(v->acl_name), "%s", policy);
+			}
+			account_wipe(&ca);
+			if (policy)
+				return;
 			v->outcome = GUARD_OK;
 			snprintf(v->cert_subject, sizeof(v->cert_subject), "%s", subject);
 			set_event(v, SECEVENT_SUCCESSFUL_AUTH, rq, NULL);

@@ -105,3 +105,13 @@ start_daemon
 grep -q 'FailedACL.*AccountID="c2".*ACLName="tls-client-certificate"' "$T/security.log" || fail "no FailedACL event"
 pass "reject-wrong-client-certificates: 403 Bad tls client certificate (FailedACL); the required-subject regex admits only ^sip:c1@"
 stop_daemon
+
+# A certificate proves who, not from where: c1's ACL group still applies.
+sed -i 's/^c1@example.org \(.*\) ;$/c1@example.org \1 acl:Only2 ;/' "$T/userdb"
+grep -q "acl:Only2 ;" "$T/userdb" || fail "could not tie c1 to a group"
+printf '[acl:Only2]\npermit = 127.0.0.2\n' >>"$T/pbxguard.conf"
+start_daemon
+[[ "$(req c1 REGISTER c1 example.org)" == "SIP/2.0 403 Forbidden" ]] || fail "c1's certificate bypassed its ACL group"
+grep -q 'FailedACL.*AccountID="c1".*ACLName="Only2"' "$T/security.log" || fail "no FailedACL Only2"
+pass "an account's ACL group applies to certificate logins too (403, FailedACL Only2)"
+stop_daemon
