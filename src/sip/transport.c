@@ -211,6 +211,7 @@ tcp_read(struct bufferevent *bev, void *arg)
 		if (t->reply->n)
 			bufferevent_write(bev, t->reply->buf, t->reply->n);
 		evbuffer_drain(in, m.len);
+		partial_arm(c, false); /* the deadline is per message: the next starts afresh */
 	}
 }
 

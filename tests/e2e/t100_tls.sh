@@ -116,7 +116,25 @@ sys.exit(1)
 PY
 el=$(echo "$(date +%s.%N) - $start" | bc)
 grep -q "a message was not complete within 2 s: closed" "$T/daemon.log" || fail "header-read deadline not logged"
-pass "a silent TLS client is closed at the 2 s handshake deadline; a trickled message at the 2 s header-read deadline ($el s)"
+# The deadline is per message: a busy pipelined client that always has the
+# next message half sent (for 4 s, twice the deadline) keeps its connection.
+python3 - $PORT <<'PY' || fail "a pipelined client making progress was cut"
+import socket, sys, time
+msg = (b"OPTIONS sip:example.org SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bK-%d\r\n"
+       b"From: <sip:a@example.org>;tag=1\r\nTo: <sip:example.org>\r\nCall-ID: pipe-%d\r\n"
+       b"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(2)
+half = len(msg % (0, 0)) // 2
+s.sendall((msg % (0, 0))[:half])
+got = b""
+for i in range(8):
+    time.sleep(0.5)
+    s.sendall((msg % (i, i))[half:] + (msg % (i + 1, i + 1))[:half])
+    got += s.recv(65536)
+sys.exit(0 if got.count(b"SIP/2.0 200 OK") >= 7 else 1)
+PY
+pass "a silent TLS client is closed at the 2 s handshake deadline; a trickled message at the 2 s header-read deadline ($el s), a pipelined one making progress is not"
 
 # --- at most tls-max-handshakes (8) handshakes in progress per source
 python3 - $TLSPORT <<'PY' || fail "the handshake cap did not hold"
