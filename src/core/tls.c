@@ -248,8 +248,10 @@ make_self_signed(const struct tls_files *f, char *err, size_t errsz)
 	};
 	X509 *c = tls_make_cert(key, &rq, err, errsz);
 	/* The key first: a certificate without its key would stop the next start. */
-	if (c && tls_write_key(f->key, key, err, errsz) == 0 &&
-	    tls_write_cert(f->cert, c, err, errsz) == 0) {
+	bool key_written = c && tls_write_key(f->key, key, err, errsz) == 0;
+	if (key_written && tls_write_cert(f->cert, c, err, errsz) < 0)
+		unlink(f->key); /* both or neither: a lone key would stop the next start */
+	else if (key_written) {
 		log_notice("TLS: no certificate was configured at %s: made a self-signed %s one "
 		    "for %s (825 days), its key in %s (mode 0600)", f->cert,
 		    f->rsa ? "RSA 3072" : "ECDSA P-256", rq.cn, f->key);

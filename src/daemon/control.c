@@ -1,7 +1,6 @@
 #include "daemon/control.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,6 @@
 #include "core/log.h"
 
 #define CTL_LINE_MAX 512
-#define CTL_LIST_MAX 100000
 
 struct control {
 	struct evconnlistener *lev;
@@ -26,46 +24,30 @@ struct control {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
-static size_t
-put(char *out, size_t outsz, size_t at, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static size_t
-put(char *out, size_t outsz, size_t at, const char *fmt, ...)
-{
-	va_list ap;
-	if (at >= outsz)
-		return at;
-	va_start(ap, fmt);
-	int n = vsnprintf(out + at, outsz - at, fmt, ap);
-	va_end(ap);
-	return n < 0 ? at : at + (size_t)n;
-}
-
 static void
-list_bans(struct guard *g, time_t now, char *out, size_t outsz)
+list_bans(struct guard *g, time_t now, struct evbuffer *out)
 {
-	struct ban_info *bi = calloc(CTL_LIST_MAX, sizeof(*bi));
+	size_t n = guard_bans_list(g, now, NULL, 0);
+	struct ban_info *bi = calloc(n ? n : 1, sizeof(*bi));
 	char as[IPKEY_STRLEN];
-	size_t at = 0;
 
 	if (!bi) {
-		snprintf(out, outsz, "error: out of memory\n");
+		evbuffer_add_printf(out, "error: out of memory\n");
 		return;
 	}
-	size_t n = guard_bans_list(g, now, bi, CTL_LIST_MAX);
-	at = put(out, outsz, at, "ok %zu ban%s\n", n, n == 1 ? "" : "s");
-	at = put(out, outsz, at, "%-40s %9s %-8s %4s %8s\n", "ADDRESS", "REMAINING", "REASON",
+	n = guard_bans_list(g, now, bi, n); /* nothing runs in between: same n */
+	evbuffer_add_printf(out, "ok %zu ban%s\n", n, n == 1 ? "" : "s");
+	evbuffer_add_printf(out, "%-40s %9s %-8s %4s %8s\n", "ADDRESS", "REMAINING", "REASON",
 	    "BANS", "DROPPED");
-	for (size_t i = 0; i < n && i < CTL_LIST_MAX; i++)
-		at = put(out, outsz, at, "%-40s %8llds %-8s %4u %8llu\n",
+	for (size_t i = 0; i < n; i++)
+		evbuffer_add_printf(out, "%-40s %8llds %-8s %4u %8llu\n",
 		    ipkey_str(&bi[i].addr, as, sizeof(as)), (long long)(bi[i].until - now),
 		    ban_reason_name(bi[i].reason), bi[i].count, (unsigned long long)bi[i].hits);
 	free(bi);
 }
 
 void
-control_run(struct guard *g, const char *line, char *out, size_t outsz)
+control_run(struct guard *g, const char *line, struct evbuffer *out)
 {
 	char w[4][128];
 	int nw = 0;
@@ -80,49 +62,51 @@ control_run(struct guard *g, const char *line, char *out, size_t outsz)
 		if (n == 0)
 			break;
 		if (n >= sizeof(w[0])) {
-			snprintf(out, outsz, "error: argument too long\n");
+			evbuffer_add_printf(out, "error: argument too long\n");
 			return;
 		}
 		memcpy(w[nw], p, n);
 		w[nw++][n] = '\0';
 		p += n;
 	}
-	if (nw >= 2 && strcmp(w[0], "bans") == 0 && strcmp(w[1], "list") == 0 && nw == 2) {
-		list_bans(g, now, out, outsz);
+	if (nw == 2 && strcmp(w[0], "bans") == 0 && strcmp(w[1], "list") == 0) {
+		list_bans(g, now, out);
 		return;
 	}
 	bool ban = nw >= 3 && strcmp(w[0], "bans") == 0 && strcmp(w[1], "ban") == 0 && nw <= 4;
 	bool unban = nw == 3 && strcmp(w[0], "bans") == 0 && strcmp(w[1], "unban") == 0;
 	if (!ban && !unban) {
-		snprintf(out, outsz, "error: expected 'bans list', 'bans ban ADDR [TIME]' or "
+		evbuffer_add_printf(out, "error: expected 'bans list', 'bans ban ADDR [TIME]' or "
 		    "'bans unban ADDR'\n");
 		return;
 	}
 	if (!ipkey_parse(slice_cstr(w[2]), &k)) {
-		snprintf(out, outsz, "error: '%s' is not a numeric IPv4 or IPv6 address\n", w[2]);
+		evbuffer_add_printf(out, "error: '%s' is not a numeric IPv4 or IPv6 address\n",
+		    w[2]);
 		return;
 	}
 	if (unban) {
 		if (guard_unban(g, &k, now))
-			snprintf(out, outsz, "ok unbanned %s\n", w[2]);
+			evbuffer_add_printf(out, "ok unbanned %s\n", w[2]);
 		else
-			snprintf(out, outsz, "error: %s is not banned\n", w[2]);
+			evbuffer_add_printf(out, "error: %s is not banned\n", w[2]);
 		return;
 	}
 	if (nw == 4 && (!config_parse_duration(slice_cstr(w[3]), &secs) || secs == 0)) {
-		snprintf(out, outsz, "error: '%s' is not a time (600, 10m, 1h, 1d, 1w)\n", w[3]);
+		evbuffer_add_printf(out, "error: '%s' is not a time (600, 10m, 1h, 1d, 1w)\n", w[3]);
 		return;
 	}
 	struct ban_info bi;
 	switch (guard_ban(g, &k, secs, now, &bi)) {
 	case GUARD_BAN_OK:
-		snprintf(out, outsz, "ok banned %s for %llds\n", w[2], (long long)(bi.until - now));
+		evbuffer_add_printf(out, "ok banned %s for %llds\n", w[2],
+		    (long long)(bi.until - now));
 		break;
 	case GUARD_BAN_IGNORED:
-		snprintf(out, outsz, "error: %s is in ignoreip: never banned\n", w[2]);
+		evbuffer_add_printf(out, "error: %s is in ignoreip: never banned\n", w[2]);
 		break;
 	case GUARD_BAN_FAILED:
-		snprintf(out, outsz, "error: out of memory\n");
+		evbuffer_add_printf(out, "error: out of memory\n");
 		break;
 	}
 }
@@ -156,12 +140,7 @@ on_read(struct bufferevent *bev, void *arg)
 			bufferevent_free(bev);
 		return;
 	}
-	char *out = malloc(8u << 20);
-	if (out) {
-		control_run(c->g, line, out, 8u << 20);
-		bufferevent_write(bev, out, strlen(out));
-		free(out);
-	}
+	control_run(c->g, line, bufferevent_get_output(bev));
 	free(line);
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_setcb(bev, NULL, on_drained, on_event, c);
@@ -173,7 +152,7 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
     void *arg)
 {
 	struct control *c = arg;
-	struct ucred cred;
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
 	socklen_t len = sizeof(cred);
 	(void)lev;
 	(void)sa;

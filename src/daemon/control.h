@@ -6,6 +6,7 @@
 #ifndef PBX_CONTROL_H
 #define PBX_CONTROL_H
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "guard/guard.h"
@@ -17,7 +18,7 @@ struct control;
 struct control *control_start(struct event_base *base, const char *path, struct guard *g);
 void control_stop(struct control *c);
 
-/* Runs one command (for tests too); the answer goes to out, NUL-terminated. */
-void control_run(struct guard *g, const char *line, char *out, size_t outsz);
+/* Runs one command line; the answer ("ok ..." or "error: ...") goes to out. */
+void control_run(struct guard *g, const char *line, struct evbuffer *out);
 
 #endif
