@@ -18,26 +18,10 @@ PBX=$(realpath "${1:?pbxguard binary}")
 CALLS=${2:-20000}
 FLOOD_SECS=${3:-10}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-T=$(mktemp -d /tmp/pbxguard-bench.XXXXXX)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$T"' EXIT
-
 . "$ROOT/bench/lib.sh"
+
 bench_users "$T"
-cat >"$T/pbxguard.conf" <<CONF
-[global]
-statedir = $T
-log-level = warning
-[module::Authentication]
-auth-domains = example.org
-available-algorithms = MD5
-file-path = $T/userdb
-[bans]
-pike-limit = 0
-nftables = no
-[sip]
-transports = udp:127.0.0.1:27080
-CONF
+bench_conf "udp:127.0.0.1:27080"
 
 
 legit() { # $1 = tag -> "seconds successful"

@@ -10,10 +10,8 @@ PBX=$(realpath "${1:?pbxguard binary}")
 CALLS=${2:-20000}
 USERS=${3:-500}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
 SCEN="$ROOT/tests/e2e/scenarios/register-once.xml"
-T=$(mktemp -d /tmp/pbxguard-bench.XXXXXX)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$T"' EXIT
 
 command -v kamailio >/dev/null || {
 	echo "bench: installing kamailio (comparison server)" >&2
@@ -40,21 +38,7 @@ with open(t + "/userdb", "w") as u, open(t + "/dbtext/subscriber", "w") as k, \
 open(t + "/dbtext/version", "w").write("table_name(string) table_version(int)\nsubscriber:7\n")
 PY
 
-cat >"$T/pbxguard.conf" <<CONF
-[global]
-statedir = $T
-log-level = warning
-[module::Authentication]
-auth-domains = example.org
-available-algorithms = MD5
-file-path = $T/userdb
-[bans]
-# one sipp host sending thousands a second is the load, not an attack
-pike-limit = 0
-nftables = no
-[sip]
-transports = udp:127.0.0.1:27060
-CONF
+bench_conf "udp:127.0.0.1:27060"
 
 cat >"$T/kamailio.cfg" <<CFG
 #!KAMAILIO
@@ -93,16 +77,6 @@ request_route {
 	sl_send_reply("404", "Not Here");
 }
 CFG
-
-cpu_of() { # total utime+stime (seconds) of the given pids
-	local sum=0 tk
-	tk=$(getconf CLK_TCK)
-	for p in "$@"; do
-		read -r -a f <"/proc/$p/stat"
-		sum=$((sum + f[13] + f[14]))
-	done
-	echo "scale=3; $sum / $tk" | bc
-}
 
 run_sipp() { # $1 = port -> prints "seconds successful"
 	local start end

@@ -13,26 +13,10 @@ PBX=$(realpath "${1:?pbxguard binary}")
 CALLS=${2:-20000}
 SECS=${3:-5}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-T=$(mktemp -d /tmp/pbxguard-bench.XXXXXX)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$T"' EXIT
-
 . "$ROOT/bench/lib.sh"
+
 bench_users "$T"
-cat >"$T/pbxguard.conf" <<CONF
-[global]
-statedir = $T
-log-level = warning
-[module::Authentication]
-auth-domains = example.org
-available-algorithms = MD5
-file-path = $T/userdb
-[bans]
-pike-limit = 0
-nftables = no
-[sip]
-transports = tcp:127.0.0.1:27090 tls:127.0.0.1:27091
-CONF
+bench_conf "tcp:127.0.0.1:27090 tls:127.0.0.1:27091"
 cat >"$T/stunnel.conf" <<CONF
 foreground = yes
 pid =
