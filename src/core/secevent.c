@@ -22,6 +22,13 @@ static const char *const names[] = {
 	[SECEVENT_UNBAN] = "Unban",
 };
 
+/* Severity "Informational" in the line, INFO in the log; the rest are errors. */
+static bool
+informational(enum secevent_type t)
+{
+	return t == SECEVENT_SUCCESSFUL_AUTH || t == SECEVENT_UNBAN;
+}
+
 const char *
 secevent_name(enum secevent_type t)
 {
@@ -126,7 +133,7 @@ secevent_format(const struct secevent *ev, char *dst, size_t dstsz)
 	put(&o, names[ev->type]);
 	put(&o, "\"");
 	put_field(&o, "EventTV", tv);
-	bool info = ev->type == SECEVENT_SUCCESSFUL_AUTH || ev->type == SECEVENT_UNBAN;
+	bool info = informational(ev->type);
 	put_field(&o, "Severity", info ? "Informational" : "Error");
 	put_field(&o, "Service", ev->service ? ev->service : "SIP");
 	put_field(&o, "EventVersion", ev->type == SECEVENT_SUCCESSFUL_AUTH ? "2" : "1");
@@ -170,7 +177,7 @@ void
 secevent_emit(const struct secevent *ev)
 {
 	char line[2048];
-	bool info = ev->type == SECEVENT_SUCCESSFUL_AUTH;
+	bool info = informational(ev->type);
 
 	secevent_format(ev, line, sizeof(line));
 	if (seclog) {
