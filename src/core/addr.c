@@ -109,3 +109,11 @@ addr_equal(const struct addr *a, const struct addr *b)
 	return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr ==
 	    ((const struct sockaddr_in *)&b->ss)->sin_addr.s_addr;
 }
+
+bool
+addr_is_any(const struct addr *a)
+{
+	if (a->ss.ss_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+	return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+}

@@ -27,5 +27,7 @@ const char *addr_str(const struct addr *a, char *dst, size_t dstsz);
 /* Host only, no brackets: "::1". */
 const char *addr_host_str(const struct addr *a, char *dst, size_t dstsz);
 bool addr_equal(const struct addr *a, const struct addr *b);
+/* 0.0.0.0 or [::]: a wildcard bind, not an address a peer can reach. */
+bool addr_is_any(const struct addr *a);
 
 #endif

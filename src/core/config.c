@@ -101,6 +101,10 @@ config_defaults(struct config *c)
 	c->header_timeout = 30;
 	c->tls_handshake_timeout = 10;
 	c->tls_max_handshakes = 8;
+	c->upstream_timeout = 2;
+	c->max_transactions = 16384;
+	c->max_dialogs = 16384;
+	c->dialog_timeout = 43200;	/* Kamailio dialog's default_timeout */
 
 	/* fail2ban's [asterisk] jail; sshguard-like growth up to a week. */
 	c->bans_enabled = true;
@@ -244,6 +248,17 @@ parse_str(struct ctx *x, const char *key, const char *v, char *dst, size_t dstsz
 		return false;
 	}
 	return true;
+}
+
+static void
+parse_duration(struct ctx *x, const char *key, const char *v, unsigned min, unsigned *out)
+{
+	unsigned secs;
+	if (!config_parse_duration(slice_cstr(v), &secs) || secs < min)
+		error(x, "%s: expected a time of at least %u s, like 600, 10m, 1h, 1d or 1w, "
+		    "got '%s'", key, min, v);
+	else
+		*out = secs;
 }
 
 /* Calls fn for each space-separated word of v. */
@@ -392,6 +407,62 @@ add_transport(struct ctx *x, struct slice w)
 	}
 }
 
+/*
+ * [sip] upstream: sip:ADDR[:PORT][;transport=udp], or ADDR:PORT. Only UDP:
+ * the PBX sits beside us, and UDP keeps its source address and port stable,
+ * which is what marks it as trusted.
+ */
+static void
+add_upstream(struct ctx *x, struct slice w)
+{
+	struct config *c = x->c;
+	struct slice rest = w, params, hostport;
+	struct addr a;
+	char buf[128];
+
+	if (slice_startswith_case(rest, "sip:"))
+		rest = slice_sub(rest, 4, rest.n - 4);
+	else if (slice_startswith_case(rest, "sips:")) {
+		error(x, "upstream: '%.*s': TLS to the upstream is not supported; use "
+		    "sip:ADDR:PORT;transport=udp", (int)w.n, w.p);
+		return;
+	}
+	hostport = slice_cut(rest, ';', &params);
+	while (params.n) {
+		struct slice p = slice_cut(params, ';', &params);
+		struct slice v, k = slice_cut(p, '=', &v);
+		if (slice_caseeq_cstr(k, "transport") && slice_caseeq_cstr(v, "udp"))
+			continue;
+		if (slice_caseeq_cstr(k, "lr") && v.n == 0)
+			continue;
+		if (slice_caseeq_cstr(k, "transport"))
+			error(x, "upstream: '%.*s': only transport=udp is supported (phones may "
+			    "still use TCP or TLS: pbxguard bridges them)", (int)w.n, w.p);
+		else
+			error(x, "upstream: '%.*s': unsupported parameter '%.*s'", (int)w.n, w.p,
+			    (int)p.n, p.p);
+		return;
+	}
+	if (!addr_parse(hostport, &a)) {
+		/* No port: SIP's default. */
+		if ((size_t)snprintf(buf, sizeof(buf), "%.*s:5060", (int)hostport.n,
+		    hostport.p) >= sizeof(buf) || !addr_parse(slice_cstr(buf), &a)) {
+			error(x, "upstream: '%.*s': expected sip:ADDR:PORT with a numeric address "
+			    "(IPv6 in brackets)", (int)w.n, w.p);
+			return;
+		}
+	}
+	if (addr_port(&a) == 0) {
+		error(x, "upstream: '%.*s': port 0", (int)w.n, w.p);
+		return;
+	}
+	if (c->n_upstreams == CONFIG_MAX_UPSTREAMS) {
+		error(x, "upstream: more than %d upstreams", CONFIG_MAX_UPSTREAMS);
+		return;
+	}
+	c->upstreams[c->n_upstreams++] = (struct upstream_spec){ a, TP_UDP };
+}
+
 /* ---- the key table ---------------------------------------------------- */
 
 static void
@@ -529,6 +600,22 @@ set_sip(struct ctx *x, const char *k, const char *v)
 		parse_uint(x, k, v, 1, 300, &c->tls_handshake_timeout);
 	} else if (strcmp(k, "tls-max-handshakes") == 0) {
 		parse_uint(x, k, v, 1, 10000, &c->tls_max_handshakes);
+	} else if (strcmp(k, "upstream") == 0) {
+		c->n_upstreams = 0;
+		each_word(x, v, add_upstream);
+	} else if (strcmp(k, "register") == 0) {
+		if (strcasecmp(v, "local") == 0 || strcasecmp(v, "forward") == 0)
+			c->register_forward = strcasecmp(v, "forward") == 0;
+		else
+			error(x, "register: expected local or forward, got '%s'", v);
+	} else if (strcmp(k, "upstream-timeout") == 0) {
+		parse_uint(x, k, v, 1, 32, &c->upstream_timeout);
+	} else if (strcmp(k, "max-transactions") == 0) {
+		parse_uint(x, k, v, 16, 1000000, &c->max_transactions);
+	} else if (strcmp(k, "max-dialogs") == 0) {
+		parse_uint(x, k, v, 16, 1000000, &c->max_dialogs);
+	} else if (strcmp(k, "dialog-timeout") == 0) {
+		parse_duration(x, k, v, 60, &c->dialog_timeout);
 	} else {
 		error(x, "[sip]: unknown key '%s'", k);
 	}
@@ -561,17 +648,6 @@ add_agent(struct ctx *x, struct slice w)
 	char *a = slice_dup(w);
 	if (a)
 		c->scanner_agents[c->n_scanner_agents++] = a;
-}
-
-static void
-parse_duration(struct ctx *x, const char *key, const char *v, unsigned min, unsigned *out)
-{
-	unsigned secs;
-	if (!config_parse_duration(slice_cstr(v), &secs) || secs < min)
-		error(x, "%s: expected a time of at least %u s, like 600, 10m, 1h, 1d or 1w, "
-		    "got '%s'", key, min, v);
-	else
-		*out = secs;
 }
 
 static void
@@ -758,6 +834,52 @@ reader(char *str, int num, void *stream)
 	return str;
 }
 
+int
+config_upstream_listener(const struct config *c)
+{
+	if (c->n_upstreams == 0)
+		return -1;
+	sa_family_t fam = c->upstreams[0].addr.ss.ss_family;
+	for (size_t i = 0; i < c->n_transports; i++)
+		if (c->transports[i].proto == TP_UDP && c->transports[i].addr.ss.ss_family == fam)
+			return (int)i;
+	return -1;
+}
+
+/* Listeners go into Via and Record-Route, so each needs an address a peer
+ * can send to; the upstream is reached from the first UDP listener of its
+ * family, so every upstream must share that family (failover keeps the Via). */
+static void
+check_upstreams(struct ctx *x)
+{
+	struct config *c = x->c;
+	char as[ADDR_STRLEN];
+
+	if (c->n_upstreams == 0) {
+		if (c->register_forward)
+			error(x, "[sip] register = forward needs an upstream");
+		return;
+	}
+	for (size_t i = 0; i < c->n_transports; i++)
+		if (addr_is_any(&c->transports[i].addr))
+			error(x, "transports: %s: with an upstream every listener needs a specific "
+			    "address (it is written into Via and Record-Route)",
+			    addr_str(&c->transports[i].addr, as, sizeof(as)));
+	for (size_t i = 0; i < c->n_upstreams; i++) {
+		const struct addr *u = &c->upstreams[i].addr;
+		if (u->ss.ss_family != c->upstreams[0].addr.ss.ss_family)
+			error(x, "upstream: %s: every upstream must be of the same address family",
+			    addr_str(u, as, sizeof(as)));
+		for (size_t j = 0; j < c->n_transports; j++)
+			if (addr_equal(u, &c->transports[j].addr))
+				error(x, "upstream: %s is one of our own listeners: every request "
+				    "would loop", addr_str(u, as, sizeof(as)));
+	}
+	if (config_upstream_listener(c) < 0)
+		error(x, "upstream: %s: no udp listener of the same address family to reach it "
+		    "from", addr_str(&c->upstreams[0].addr, as, sizeof(as)));
+}
+
 static void
 finish(struct ctx *x)
 {
@@ -788,6 +910,7 @@ finish(struct ctx *x)
 			error(x, "transports: acl=%s: no [acl:%s] section", t->acl_name,
 			    t->acl_name);
 	}
+	check_upstreams(x);
 	if (!x->agents_set)
 		for (size_t i = 0; default_scanners[i]; i++)
 			add_agent(x, slice_cstr(default_scanners[i]));

@@ -47,6 +47,13 @@ enum nft_mode { NFT_AUTO, NFT_YES, NFT_NO };
 #define CONFIG_MAX_ACLS 64
 #define CONFIG_MAX_CIDRS 256
 #define CONFIG_MAX_AGENTS 32
+#define CONFIG_MAX_UPSTREAMS 8
+
+/* [sip] upstream: the PBX behind us, reached over UDP (failover in order). */
+struct upstream_spec {
+	struct addr addr;
+	enum transport_proto proto;
+};
 
 struct config {
 	char source[PATH_MAX];		/* file name, or "(embedded default)" */
@@ -95,6 +102,13 @@ struct config {
 	bool tls_rsa;			/* tlskeytype = rsa for a made key */
 	unsigned tls_handshake_timeout;
 	unsigned tls_max_handshakes;	/* concurrent handshakes per source */
+	/* Proxying to the PBX (none configured: authenticated requests get 501). */
+	struct upstream_spec upstreams[CONFIG_MAX_UPSTREAMS];
+	size_t n_upstreams;
+	bool register_forward;		/* register = forward: the PBX sees REGISTERs too */
+	unsigned upstream_timeout;	/* s without any answer before the next upstream */
+	unsigned max_transactions, max_dialogs;
+	unsigned dialog_timeout;	/* s a confirmed dialog lives without traffic */
 
 	/* [global] (Flexisip's) */
 	bool require_peer_cert;
@@ -137,6 +151,9 @@ void config_defaults(struct config *c);
  */
 bool config_load(struct config *c, const char *path, struct config_errors *errs);
 void config_free(struct config *c);
+/* Index of the listener the upstream is reached from (the first UDP one of
+ * its address family), or -1 without an upstream. */
+int config_upstream_listener(const struct config *c);
 /* "600", "10m", "1h", "2d", "1w" (fail2ban's units) to seconds. */
 bool config_parse_duration(struct slice s, unsigned *secs);
 /* The ACL group called name, or CONFIG_NO_ACL. */

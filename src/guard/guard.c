@@ -119,7 +119,8 @@ guard_admit(struct guard *g, const struct guard_source *src, time_t now)
 	ipkey_from_addr(src->remote, &k);
 	if (src->acl != CONFIG_NO_ACL && !acl_allows(&cfg->acls[src->acl], &k))
 		return GUARD_DROP;
-	if (!cfg->bans_enabled || bans_ignored(g->bans, &k))
+	/* The PBX behind us is trusted: its traffic is never counted or banned. */
+	if (!cfg->bans_enabled || bans_ignored(g->bans, &k) || guard_upstream(g, src->remote) >= 0)
 		return GUARD_ADMIT;
 	if (bans_check(g->bans, &k, now) || bans_request(g->bans, &k, now))
 		return GUARD_DROP;
@@ -148,12 +149,40 @@ guard_user_agent(struct guard *g, const struct guard_source *src, struct slice u
 	if (!g->cfg->bans_enabled || !user_agent.n || !is_scanner(g->cfg, user_agent))
 		return GUARD_ADMIT;
 	ipkey_from_addr(src->remote, &k);
-	if (bans_ignored(g->bans, &k))
+	if (bans_ignored(g->bans, &k) || guard_upstream(g, src->remote) >= 0)
 		return GUARD_ADMIT;
 	char as[IPKEY_STRLEN], ua[LOG_ESCAPED_SIZE(64)];
 	log_info("%s: scanner User-Agent '%s' (a strike toward a ban)",
 	    ipkey_str(&k, as, sizeof(as)), log_escape(user_agent, ua, sizeof(ua)));
 	return bans_fail(g->bans, &k, now) ? GUARD_DROP : GUARD_ADMIT;
+}
+
+int
+guard_upstream(const struct guard *g, const struct addr *a)
+{
+	for (size_t i = 0; i < g->cfg->n_upstreams; i++)
+		if (addr_equal(&g->cfg->upstreams[i].addr, a))
+			return (int)i;
+	return -1;
+}
+
+struct slice
+guard_realm(const struct guard *g, struct slice domain, char *buf, size_t bufsz)
+{
+	if (g->cfg->realm[0])
+		return slice_cstr(g->cfg->realm);
+	if (slice_copy_lower(domain, buf, bufsz))
+		return slice_cstr(buf);
+	return SLICE_NULL;
+}
+
+bool
+guard_account_known(struct guard *g, struct slice user, struct slice domain)
+{
+	struct account acct;
+	bool found = store_lookup(g->store, user, domain, &acct) == STORE_FOUND;
+	account_wipe(&acct);
+	return found;
 }
 
 bool
@@ -406,11 +435,8 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 	 * it (RFC 3261 19.1.4: host names compare case-insensitively).
 	 */
 	char realmbuf[256];
-	if (cfg->realm[0])
-		realm = slice_cstr(cfg->realm);
-	else if (slice_copy_lower(rq->domain, realmbuf, sizeof(realmbuf)))
-		realm = slice_cstr(realmbuf);
-	else { /* cannot happen: guard_domain_allowed() copied it into 256 bytes */
+	realm = guard_realm(g, rq->domain, realmbuf, sizeof(realmbuf));
+	if (!realm.p) { /* cannot happen: guard_domain_allowed() copied it into 256 bytes */
 		v->outcome = GUARD_DOMAIN_REFUSED;
 		v->reason = "Domain forbidden";
 		return;

@@ -141,7 +141,15 @@ size_t guard_bans_list(struct guard *g, time_t now, struct ban_info *out, size_t
 /* Kernel enforcement (nftables): told of every ban started or lifted. */
 void guard_set_enforcer(struct guard *g, bans_hook fn, void *arg);
 
-/* For tests: does domain match the auth-domains list? */
+/* Index of the configured upstream (PBX) at exactly this address and port,
+ * or -1. The upstream is trusted: admitted, never counted or banned. */
+int guard_upstream(const struct guard *g, const struct addr *a);
+/* The digest realm for a domain ([module::Authentication] realm, or the
+ * domain lower-cased into buf); .p NULL if it does not fit. */
+struct slice guard_realm(const struct guard *g, struct slice domain, char *buf, size_t bufsz);
+/* Does the store hold user@domain? (Routing toward phones: 404 or 480.) */
+bool guard_account_known(struct guard *g, struct slice user, struct slice domain);
+/* Does domain match the auth-domains list? */
 bool guard_domain_allowed(const struct guard *g, struct slice domain);
 
 #endif

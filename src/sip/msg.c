@@ -23,6 +23,11 @@ static const struct {
 	{ "Route", 0, SIP_H_ROUTE },
 	{ "Require", 0, SIP_H_REQUIRE },
 	{ "Supported", 'k', SIP_H_SUPPORTED },
+	{ "Record-Route", 0, SIP_H_RECORD_ROUTE },
+	{ "P-Asserted-Identity", 0, SIP_H_P_ASSERTED_IDENTITY },
+	{ "P-Preferred-Identity", 0, SIP_H_P_PREFERRED_IDENTITY },
+	{ "Privacy", 0, SIP_H_PRIVACY },
+	{ "Path", 0, SIP_H_PATH },
 };
 
 static enum sip_hdr_id

@@ -18,6 +18,7 @@ struct registrar {
 	struct aor **buckets;
 	size_t nbuckets, naors;
 	uint64_t seed;
+	uint64_t stamp;
 };
 
 struct registrar *
@@ -223,9 +224,9 @@ registrar_update(struct registrar *r, struct slice key, const struct reg_request
 		b->cseq = rq->cseq;
 		b->expires_at = now + c->expires;
 		slice_copy(c->q.n < sizeof(b->q) ? c->q : SLICE_NULL, b->q, sizeof(b->q));
-		if (rq->source)
-			b->source = *rq->source;
-		snprintf(b->transport, sizeof(b->transport), "%s", rq->transport ? rq->transport : "");
+		if (rq->flow)
+			b->flow = *rq->flow;
+		b->stamp = ++r->stamp;
 	}
 	unlink_if_empty(r, pp);
 	return REG_OK;
@@ -268,4 +269,28 @@ size_t
 registrar_count(const struct registrar *r)
 {
 	return r->naors;
+}
+
+/* q as thousandths ("" counts as 1, RFC 3261 leaves it to us). */
+static unsigned
+qvalue(const char *q)
+{
+	if (!q[0] || q[0] == '1')
+		return 1000;
+	unsigned v = 0, scale = 100;
+	for (const char *p = q + 2; q[1] == '.' && *p && scale; p++, scale /= 10)
+		v += (unsigned)(*p - '0') * scale;
+	return v;
+}
+
+const struct reg_binding *
+registrar_pick(struct registrar *r, struct slice aor, int64_t now)
+{
+	size_t n;
+	const struct reg_binding *b = registrar_lookup(r, aor, now, &n), *best = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!best || qvalue(b[i].q) > qvalue(best->q) ||
+		    (qvalue(b[i].q) == qvalue(best->q) && b[i].stamp > best->stamp))
+			best = &b[i];
+	return best;
 }

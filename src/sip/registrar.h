@@ -12,6 +12,7 @@
 #include "core/addr.h"
 #include "core/config.h"
 #include "core/slice.h"
+#include "sip/flow.h"
 
 struct reg_binding {
 	char *contact;		/* the URI, without <> */
@@ -19,8 +20,8 @@ struct reg_binding {
 	uint32_t cseq;
 	int64_t expires_at;
 	char q[8];		/* as given, empty if none */
-	struct addr source;	/* where the REGISTER came from (NAT) */
-	char transport[4];
+	struct sip_flow flow;	/* where the REGISTER came from: the way back (NAT) */
+	uint64_t stamp;		/* higher: refreshed more recently */
 };
 
 struct reg_contact {
@@ -37,8 +38,7 @@ struct reg_request {
 	bool star;		/* Contact: * (Expires must be 0) */
 	struct reg_contact contacts[REG_MAX_CONTACTS_PER_REQUEST];
 	size_t ncontacts;
-	const struct addr *source;
-	const char *transport;
+	const struct sip_flow *flow;	/* NULL: unknown (tests) */
 };
 
 enum reg_result { REG_OK, REG_OUT_OF_ORDER, REG_NO_MEMORY };
@@ -57,5 +57,8 @@ const struct reg_binding *registrar_lookup(struct registrar *r, struct slice aor
 /* Drops expired bindings everywhere; returns how many AORs remain. */
 size_t registrar_sweep(struct registrar *r, int64_t now);
 size_t registrar_count(const struct registrar *r);
+/* The binding a request for aor goes to: highest q, then the most recently
+ * refreshed (pbxguard does not fork). NULL if none. */
+const struct reg_binding *registrar_pick(struct registrar *r, struct slice aor, int64_t now);
 
 #endif

@@ -7,6 +7,7 @@
 #include "core/rand.h"
 #include "core/sbuf.h"
 #include "sip/authhdr.h"
+#include "sip/resp.h"
 #include "sip/uri.h"
 
 bool
@@ -19,113 +20,56 @@ sip_server_init(struct sip_server *s, const struct config *cfg, struct guard *g)
 	s->lim.max_headers = cfg->max_headers;
 	s->lim.max_line = 8192;
 	rand_bytes(&s->tag_seed, sizeof(s->tag_seed));
-	s->reg = registrar_new(cfg);
-	return s->reg != NULL;
+	if (!(s->reg = registrar_new(cfg)))
+		return false;
+	if (cfg->n_upstreams && !(s->proxy = proxy_new(cfg, g, s->reg, s->tag_seed))) {
+		registrar_free(s->reg);
+		s->reg = NULL;
+		return false;
+	}
+	return true;
 }
 
 void
 sip_server_destroy(struct sip_server *s)
 {
+	proxy_free(s->proxy);
+	s->proxy = NULL;
 	registrar_free(s->reg);
 	s->reg = NULL;
 }
 
-static uint64_t
-hash_slices(uint64_t seed, const struct slice *v, size_t n)
+void
+sip_server_set_sender(struct sip_server *s, const struct sip_sender *out)
 {
-	uint64_t h = SLICE_HASH_INIT(seed);
-	for (size_t k = 0; k < n; k++) /* 0xff cannot occur in SIP text: a separator */
-		h = slice_hash(slice_hash(h, v[k], false), SLICE_LIT("\xff"), false);
-	return slice_hash_final(h);
+	if (s->proxy)
+		proxy_set_sender(s->proxy, out);
 }
 
-/* ---- response building ------------------------------------------------ */
-
-/* The top Via, with received= and rport= filled in (RFC 3261 18.2.1, RFC 3581). */
-static void
-put_top_via(struct sbuf *b, struct slice via, const struct addr *src)
+void
+sip_server_tick(struct sip_server *s, int64_t now_ms)
 {
-	struct sip_via v;
-	char host[ADDR_STRLEN];
-	struct slice item, list = via;
+	if (s->proxy)
+		proxy_tick(s->proxy, now_ms);
+}
 
-	if (!sip_list_next(&list, &item))
-		return;
-	addr_host_str(src, host, sizeof(host));
-	sbuf_puts(b, "Via: ");
-	if (!sip_via_parse(item, &v)) {
-		sbuf_put(b, via);
-		sbuf_puts(b, "\r\n");
-		return;
-	}
-	sbuf_put(b, slice_sub(item, 0, (size_t)(v.params.p ? v.params.p - item.p : (long)item.n)));
-	struct slice rest = v.params, p;
-	while (rest.n) {
-		p = slice_cut(rest, ';', &rest);
-		struct slice key = slice_trim(slice_cut(p, '=', NULL));
-		if (key.n == 0 || slice_caseeq_cstr(key, "received"))
-			continue;
-		if (slice_caseeq_cstr(key, "rport")) {
-			sbuf_printf(b, ";rport=%u", addr_port(src));
-			continue;
-		}
-		sbuf_puts(b, ";");
-		sbuf_put(b, slice_trim(p));
-	}
-	/* RFC 3581: with rport, received is always added; RFC 3261: else if different. */
-	struct slice rp;
-	if (sip_param(v.params, "rport", &rp) || !slice_eq(v.host, slice_cstr(host)))
-		sbuf_printf(b, ";received=%s", host);
-	if (list.n) { /* further Vias of the same header line */
-		sbuf_puts(b, ",");
-		sbuf_put(b, list);
-	}
-	sbuf_puts(b, "\r\n");
+int64_t
+sip_server_next_timer(const struct sip_server *s)
+{
+	return s->proxy ? proxy_next(s->proxy) : -1;
 }
 
 static void
 start_response(struct sip_server *s, struct sbuf *b, const struct sip_msg *m,
     const struct sip_packet *pkt, unsigned code, const char *reason)
 {
-	bool first_via = true;
-	struct slice to = sip_hdr_get(m, SIP_H_TO), uri, params, tagv;
-
-	sbuf_printf(b, "SIP/2.0 %u %s\r\n", code, reason);
-	for (size_t i = 0; i < m->nhdrs; i++) {
-		const struct sip_hdr *h = &m->hdrs[i];
-		if (h->id != SIP_H_VIA)
-			continue;
-		if (first_via) {
-			put_top_via(b, h->value, pkt->remote);
-			first_via = false;
-		} else {
-			sbuf_puts(b, "Via: ");
-			sbuf_put(b, h->value);
-			sbuf_puts(b, "\r\n");
-		}
-	}
-	sbuf_puts(b, "From: ");
-	sbuf_put(b, sip_hdr_get(m, SIP_H_FROM));
-	sbuf_puts(b, "\r\nTo: ");
-	sbuf_put(b, to);
-	if (code > 100 && sip_nameaddr(to, &uri, &params) && !sip_param(params, "tag", &tagv)) {
-		/* Stable per call leg, so retransmissions get the same tag. */
-		struct slice parts[2] = { sip_hdr_get(m, SIP_H_CALL_ID),
-			sip_hdr_get(m, SIP_H_FROM) };
-		sbuf_printf(b, ";tag=%016llx",
-		    (unsigned long long)hash_slices(s->tag_seed, parts, 2));
-	}
-	sbuf_puts(b, "\r\nCall-ID: ");
-	sbuf_put(b, sip_hdr_get(m, SIP_H_CALL_ID));
-	sbuf_puts(b, "\r\nCSeq: ");
-	sbuf_put(b, sip_hdr_get(m, SIP_H_CSEQ));
-	sbuf_puts(b, "\r\n");
+	sip_resp_start(b, m, pkt->remote, s->tag_seed, code, reason);
 }
 
 static void
 finish_response(struct sbuf *b, struct sip_reply *out)
 {
-	sbuf_puts(b, "Content-Length: 0\r\n\r\n");
+	sip_resp_end(b);
 	out->n = b->overflow ? 0 : b->n;
 	if (b->overflow)
 		log_warn("response larger than %d bytes: not sent", SIP_REPLY_MAX);
@@ -253,8 +197,7 @@ do_register(struct sip_server *s, const struct sip_msg *m, const struct sip_pack
 	memset(&rq, 0, sizeof(rq));
 	rq.callid = sip_hdr_get(m, SIP_H_CALL_ID);
 	sip_cseq_parse(sip_hdr_get(m, SIP_H_CSEQ), &rq.cseq, &meth);
-	rq.source = pkt->remote;
-	rq.transport = pkt->transport;
+	rq.flow = pkt->flow;
 	if ((why = parse_contacts(s, m, &rq, &too_brief))) {
 		char reason[96];
 		snprintf(reason, sizeof(reason), "Bad Request (%s)", why);
@@ -350,8 +293,12 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 
 	out->n = 0;
 	out->close = false;
-	if (!m->is_request)
-		return; /* no transactions of our own yet: stray responses are dropped */
+	if (!m->is_request) {
+		/* Responses only ever answer what the proxy forwarded. */
+		if (s->proxy && m->first[SIP_H_VIA] >= 0 && m->first[SIP_H_CSEQ] >= 0)
+			proxy_response(s->proxy, m, pkt);
+		return;
+	}
 	s->n_requests++;
 	struct guard_source src = { pkt->remote, pkt->local, pkt->transport, "SIP", pkt->acl };
 	if (guard_user_agent(s->guard, &src, sip_hdr_get(m, SIP_H_USER_AGENT), now) ==
@@ -395,6 +342,17 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 		sip_handle_bad(s, m, pkt, "bad Max-Forwards", out);
 		return;
 	}
+	if (s->proxy) {
+		/* OPTIONS to us (no user, no dialog) is ours to answer, unchallenged. */
+		struct slice tt;
+		if (slice_eq_cstr(m->method, "OPTIONS") && sip_uri_parse(m->ruri, &ruri) &&
+		    ruri.user.n == 0 && !sip_param(toparams, "tag", &tt)) {
+			options_response(s, m, pkt, out);
+			return;
+		}
+		if (proxy_request(s->proxy, m, pkt) == PROXY_DONE)
+			return;
+	}
 	if (slice_eq_cstr(m->method, "ACK"))
 		return; /* ACKs our final response; never challenged */
 	if (!sip_uri_parse(m->ruri, &ruri)) {
@@ -422,7 +380,7 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 		struct guard_auth_request rq = {
 			.src = &src, .peer = pkt->peer, .target_domain = ruri.host, .user = from.user, .domain = from.host, .method = m->method,
 			.body = m->body, .proofs = proofs, .nproofs = nproofs,
-			.reqhash = hash_slices(s->tag_seed, rh, 3), .now = now,
+			.reqhash = sip_hash_slices(s->tag_seed, rh, 3), .now = now,
 		};
 		guard_authenticate(s->guard, &rq, &v);
 	}
@@ -475,8 +433,26 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 	}
 	}
 
+	char acct[sizeof(v.acct)], dom[256];
+	if (v.known)
+		snprintf(acct, sizeof(acct), "%s", v.acct);
+	else
+		snprintf(acct, sizeof(acct), "%.*s@%s", (int)from.user.n, from.user.p,
+		    slice_copy_lower(from.host, dom, sizeof(dom)) ? dom : "");
 	if (is_register) {
 		do_register(s, m, pkt, &from, now, out);
+		/* register = forward: bound here, then the PBX sees it and answers. */
+		if (s->proxy && s->cfg->register_forward && out->n > 12 &&
+		    memcmp(out->buf, "SIP/2.0 200 ", 12) == 0) {
+			char path[128];
+			snprintf(path, sizeof(path), "Path: %s\r\n", proxy_path(s->proxy));
+			out->n = 0;
+			proxy_route(s->proxy, m, pkt, acct, path);
+		}
+		return;
+	}
+	if (s->proxy) {
+		proxy_route(s->proxy, m, pkt, acct, NULL);
 		return;
 	}
 	if (slice_eq_cstr(m->method, "OPTIONS")) {

@@ -14,21 +14,14 @@
 #include "core/config.h"
 #include "core/tls.h"
 #include "guard/guard.h"
+#include "sip/flow.h"
 #include "sip/msg.h"
+#include "sip/proxy.h"
 #include "sip/registrar.h"
 
 #define SIP_REPLY_MAX 65535
 #define SIP_MAX_CREDENTIALS 8
 #define SIP_AUTH_SCRATCH 4096
-
-struct sip_packet {
-	struct slice data;
-	const struct addr *remote, *local;
-	const char *transport;	/* "UDP", "TCP" */
-	bool stream;
-	int acl;		/* the listener's ACL group, or CONFIG_NO_ACL */
-	const struct tls_subjects *peer;	/* TLS: a verified client certificate */
-};
 
 struct sip_reply {
 	char buf[SIP_REPLY_MAX];
@@ -40,6 +33,7 @@ struct sip_server {
 	const struct config *cfg;
 	struct guard *guard;
 	struct registrar *reg;
+	struct proxy *proxy;	/* NULL without [sip] upstream */
 	struct sip_limits lim;
 	uint64_t tag_seed;
 	/* Counters for the log and, later, metrics. */
@@ -49,6 +43,11 @@ struct sip_server {
 
 bool sip_server_init(struct sip_server *s, const struct config *cfg, struct guard *g);
 void sip_server_destroy(struct sip_server *s);
+/* How the proxy reaches flows other than the one a request came on. */
+void sip_server_set_sender(struct sip_server *s, const struct sip_sender *out);
+/* Proxy timers: run what is due at now (monotonic ms); the next due time or -1. */
+void sip_server_tick(struct sip_server *s, int64_t now_ms);
+int64_t sip_server_next_timer(const struct sip_server *s);
 
 /* Parses and handles whatever message starts pkt->data (datagram mode) or a
  * complete framed message (stream mode, already framed by the caller). */

@@ -21,6 +21,7 @@
 
 struct listener {
 	struct sip_transports *owner;
+	unsigned cfg_index;		/* into cfg->transports: the flows' listener */
 	enum transport_proto proto;
 	struct addr local;
 	int acl;
@@ -35,6 +36,8 @@ struct conn {
 	struct listener *l;
 	struct bufferevent *bev;
 	struct addr remote;
+	uint32_t slot;			/* in slots[]; the flow's id is slot + generation */
+	struct sip_flow flow;
 	struct ipkey key;		/* remote, for the handshake cap */
 	bool handshaking;		/* TLS, until the handshake completes */
 	struct tls_subjects *peer;	/* TLS: a verified client certificate's subjects */
@@ -47,8 +50,16 @@ struct sip_transports {
 	const struct config *cfg;
 	struct listener l[CONFIG_MAX_TRANSPORTS];
 	size_t n;
+	struct listener *by_cfg[CONFIG_MAX_TRANSPORTS];
 	size_t nconns;
 	struct conn *conns;
+	/* Connections by flow id: the proxy names a connection long after the
+	 * message that opened it; a closed one's id is never reused. */
+	struct conn **slots;
+	uint32_t *gens, *freeslots;
+	size_t nfree;
+	struct event *timer;		/* the proxy's next transaction timer */
+	int64_t timer_at;
 	struct sip_reply *reply;	/* one, reused: no allocation per request */
 	char *dgram;			/* receive buffer */
 	SSL_CTX *tls;			/* for TLS listeners; not ours to free */
@@ -58,6 +69,74 @@ static const char *
 tp_name(enum transport_proto p)
 {
 	return p == TP_UDP ? "UDP" : p == TP_TCP ? "TCP" : "TLS";
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Arms the one timer for the proxy's earliest transaction deadline. */
+static void
+timer_rearm(struct sip_transports *t)
+{
+	int64_t next = sip_server_next_timer(t->srv);
+	if (next < 0 || !t->timer) {
+		if (t->timer && t->timer_at)
+			event_del(t->timer);
+		t->timer_at = 0;
+		return;
+	}
+	if (t->timer_at && t->timer_at <= next && evtimer_pending(t->timer, NULL))
+		return;
+	int64_t d = next - mono_ms();
+	if (d < 0)
+		d = 0;
+	struct timeval tv = { (time_t)(d / 1000), (suseconds_t)(d % 1000) * 1000 };
+	evtimer_add(t->timer, &tv);
+	t->timer_at = next;
+}
+
+static void
+timer_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_transports *t = arg;
+	(void)fd;
+	(void)what;
+	t->timer_at = 0;
+	sip_server_tick(t->srv, mono_ms());
+	timer_rearm(t);
+}
+
+static uint64_t
+conn_id(const struct sip_transports *t, uint32_t slot)
+{
+	return ((uint64_t)t->gens[slot] << 32 | slot) + 1; /* never 0: UDP's */
+}
+
+static bool
+tp_send(void *ctx, const struct sip_flow *f, const char *buf, size_t n)
+{
+	struct sip_transports *t = ctx;
+	if (f->listener >= CONFIG_MAX_TRANSPORTS || !t->by_cfg[f->listener])
+		return false;
+	struct listener *l = t->by_cfg[f->listener];
+	if (f->proto == TP_UDP) {
+		if (l->fd < 0 ||
+		    sendto(l->fd, buf, n, 0, (const struct sockaddr *)&f->remote.ss, f->remote.len) < 0) {
+			log_debug("udp sendto: %s", strerror(errno));
+			return false;
+		}
+		return true;
+	}
+	uint64_t slot = (f->conn - 1) & 0xffffffffu;
+	if (f->conn == 0 || slot >= t->cfg->max_connections || !t->slots[slot] ||
+	    conn_id(t, (uint32_t)slot) != f->conn)
+		return false; /* that connection is gone */
+	return bufferevent_write(t->slots[slot]->bev, buf, n) == 0;
 }
 
 static void
@@ -75,7 +154,7 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_warn("udp recvfrom: %s", strerror(errno));
-			return;
+			break;
 		}
 		time_t now = time(NULL);
 		struct guard_source src = { &from, &l->local, "UDP", "SIP", l->acl };
@@ -83,14 +162,16 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 			t->srv->n_dropped++;
 			continue; /* banned: dropped silently, before any parsing */
 		}
+		struct sip_flow flow = { TP_UDP, l->cfg_index, 0, from };
 		struct sip_packet pkt = { { t->dgram, (size_t)n }, &from, &l->local, "UDP", false,
-			l->acl, NULL };
+			l->acl, NULL, &flow, mono_ms() };
 		sip_handle_datagram(t->srv, &pkt, now, t->reply);
 		if (t->reply->n > 0 &&
 		    sendto(fd, t->reply->buf, t->reply->n, 0, (struct sockaddr *)&from.ss,
 		    from.len) < 0)
 			log_debug("udp sendto: %s", strerror(errno));
 	}
+	timer_rearm(t);
 }
 
 static void
@@ -105,6 +186,9 @@ conn_close(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	t->nconns--;
+	t->slots[c->slot] = NULL;
+	t->gens[c->slot]++;
+	t->freeslots[t->nfree++] = c->slot;
 	if (c->partial)
 		event_free(c->partial);
 	free(c->peer);
@@ -154,11 +238,21 @@ partial_arm(struct conn *c, bool pending)
 	}
 }
 
+static void tcp_read_msgs(struct bufferevent *bev, struct conn *c);
+
 static void
 tcp_read(struct bufferevent *bev, void *arg)
 {
-	static struct sip_msg m;
 	struct conn *c = arg;
+	struct sip_transports *t = c->l->owner;
+	tcp_read_msgs(bev, c); /* may close c */
+	timer_rearm(t);
+}
+
+static void
+tcp_read_msgs(struct bufferevent *bev, struct conn *c)
+{
+	static struct sip_msg m;
 	struct sip_transports *t = c->l->owner;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	const char *why;
@@ -181,7 +275,7 @@ tcp_read(struct bufferevent *bev, void *arg)
 		}
 		const char *tp = tp_name(c->l->proto);
 		struct sip_packet pkt = { data, &c->remote, &c->l->local, tp, true, c->l->acl,
-			c->peer };
+			c->peer, &c->flow, mono_ms() };
 		enum sip_parse_result r = sip_parse(data, true, &t->srv->lim, &m, &why);
 		if (r == SIP_PARSE_NEED_MORE)
 			return;
@@ -298,7 +392,7 @@ tcp_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, 
 	}
 	struct ipkey key;
 	ipkey_from_addr(&from, &key);
-	if (t->nconns >= t->cfg->max_connections ||
+	if (t->nconns >= t->cfg->max_connections || t->nfree == 0 ||
 	    (l->proto == TP_TLS && handshakes_from(t, &key) >= t->cfg->tls_max_handshakes) ||
 	    !(c = calloc(1, sizeof(*c)))) {
 		evutil_closesocket(fd);
@@ -316,6 +410,9 @@ tcp_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, 
 		return;
 	}
 	t->nconns++;
+	c->slot = t->freeslots[--t->nfree];
+	t->slots[c->slot] = c;
+	c->flow = (struct sip_flow){ l->proto, l->cfg_index, conn_id(t, c->slot), from };
 	c->next = t->conns;
 	if (t->conns)
 		t->conns->prev = c;
@@ -367,10 +464,18 @@ sip_transports_start(struct event_base *base, struct sip_server *srv,
 	struct sip_transports *t = calloc(1, sizeof(*t));
 	char as[ADDR_STRLEN];
 
-	if (!t || !(t->reply = malloc(sizeof(*t->reply))) || !(t->dgram = malloc(65536))) {
+	size_t maxc = cfg->max_connections;
+	if (!t || !(t->reply = malloc(sizeof(*t->reply))) || !(t->dgram = malloc(65536)) ||
+	    !(t->slots = calloc(maxc, sizeof(*t->slots))) ||
+	    !(t->gens = calloc(maxc, sizeof(*t->gens))) ||
+	    !(t->freeslots = calloc(maxc, sizeof(*t->freeslots))) ||
+	    !(t->timer = evtimer_new(base, timer_fired, t))) {
 		log_err("out of memory");
 		goto bad;
 	}
+	for (size_t i = 0; i < maxc; i++)
+		t->freeslots[i] = (uint32_t)(maxc - 1 - i);
+	t->nfree = maxc;
 	t->base = base;
 	t->srv = srv;
 	t->cfg = cfg;
@@ -379,6 +484,7 @@ sip_transports_start(struct event_base *base, struct sip_server *srv,
 		struct listener *l = &t->l[t->n];
 		memset(l, 0, sizeof(*l));
 		l->owner = t;
+		l->cfg_index = (unsigned)i;
 		l->fd = -1;
 		l->proto = cfg->transports[i].proto;
 		l->local = cfg->transports[i].addr;
@@ -397,9 +503,12 @@ sip_transports_start(struct event_base *base, struct sip_server *srv,
 			t->n++;
 			goto bad;
 		}
+		t->by_cfg[i] = l;
 		t->n++;
 		log_notice("listening on %s:%s", name, addr_str(&l->local, as, sizeof(as)));
 	}
+	struct sip_sender out = { t, tp_send };
+	sip_server_set_sender(srv, &out);
 	return t;
 bad:
 	sip_transports_stop(t);
@@ -411,8 +520,15 @@ sip_transports_stop(struct sip_transports *t)
 {
 	if (!t)
 		return;
+	if (t->srv)
+		sip_server_set_sender(t->srv, &(struct sip_sender){ NULL, NULL });
 	while (t->conns)
 		conn_close(t->conns);
+	if (t->timer)
+		event_free(t->timer);
+	free(t->slots);
+	free(t->gens);
+	free(t->freeslots);
 	for (size_t i = 0; i < t->n; i++) {
 		if (t->l[i].ev)
 			event_free(t->l[i].ev);

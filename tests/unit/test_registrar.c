@@ -7,7 +7,7 @@ static struct config cfg;
 static struct reg_request
 req(const char *callid, uint32_t cseq, const char *contact, unsigned expires)
 {
-	struct reg_request r = { .callid = S(callid), .cseq = cseq, .transport = "UDP" };
+	struct reg_request r = { .callid = S(callid), .cseq = cseq };
 	if (contact) {
 		r.contacts[0] = (struct reg_contact){ S(contact), expires, SLICE_NULL };
 		r.ncontacts = 1;

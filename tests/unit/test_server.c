@@ -41,7 +41,8 @@ static const char *
 send_text(const char *text)
 {
 	static char copy[SIP_REPLY_MAX + 1];
-	struct sip_packet pkt = { S(text), &remote, &local, "UDP", false, CONFIG_NO_ACL, NULL };
+	struct sip_packet pkt = { S(text), &remote, &local, "UDP", false, CONFIG_NO_ACL, NULL,
+		NULL, 0 };
 	sip_handle_datagram(&srv, &pkt, 1000000, &out);
 	memcpy(copy, out.buf, out.n);
 	copy[out.n] = '\0';
