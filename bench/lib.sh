@@ -27,21 +27,37 @@ transports = $1
 CONF
 }
 
-# 500 accounts b1..b500@example.org: $1/userdb (MD5 A1) and $1/users.csv for sipp.
+# Accounts b1..bN@example.org (N = $2, default 500): $1/userdb (MD5 A1),
+# $1/users.csv for sipp, and Kamailio's db_text subscriber table with the
+# same A1 in $1/dbtext.
 bench_users() {
-	python3 - "$1" <<'PY'
-import hashlib, sys
-t = sys.argv[1]
-with open(t + "/userdb", "w") as u, open(t + "/users.csv", "w") as c:
+	python3 - "$1" "${2:-500}" <<'PY'
+import hashlib, os, sys
+t, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(t + "/dbtext", exist_ok=True)
+with open(t + "/userdb", "w") as u, open(t + "/users.csv", "w") as c, \
+     open(t + "/dbtext/subscriber", "w") as k:
     u.write("version:1\n")
     c.write("SEQUENTIAL\n")
-    for i in range(1, 501):
+    k.write("id(int,auto) username(string) domain(string) password(string,null) ha1(string) ha1b(string,null)\n")
+    for i in range(1, n + 1):
         user, pw = "b%d" % i, "Bench-pw-%d" % i
         ha1 = hashlib.md5(("%s:example.org:%s" % (user, pw)).encode()).hexdigest()
         u.write("%s@example.org md5:%s ;\n" % (user, ha1))
         c.write("%s;[authentication username=%s password=%s]\n" % (user, user, pw))
+        k.write("%d:%s:example.org::%s:\n" % (i, user, ha1))
+open(t + "/dbtext/version", "w").write("table_name(string) table_version(int)\nsubscriber:7\n")
 PY
 }
+
+# Kamailio, the comparison server (installed once, never left running).
+need_kamailio() {
+	command -v kamailio >/dev/null && return 0
+	echo "bench: installing kamailio (comparison server)" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kamailio >/dev/null
+	systemctl disable --now kamailio >/dev/null 2>&1 || true
+}
+KAMAILIO_MODULES=/usr/lib/x86_64-linux-gnu/kamailio/modules/
 
 # utime + stime of the given pids together, in seconds.
 cpu_of() {

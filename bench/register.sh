@@ -13,30 +13,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
 SCEN="$ROOT/tests/e2e/scenarios/register-once.xml"
 
-command -v kamailio >/dev/null || {
-	echo "bench: installing kamailio (comparison server)" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kamailio >/dev/null
-	systemctl disable --now kamailio >/dev/null 2>&1 || true
-}
-
-# Users: pbxguard userdb (A1 hashes) and Kamailio's subscriber table (same A1).
-python3 - "$T" "$USERS" <<'PY'
-import hashlib, sys, os
-t, n = sys.argv[1], int(sys.argv[2])
-os.makedirs(t + "/dbtext")
-with open(t + "/userdb", "w") as u, open(t + "/dbtext/subscriber", "w") as k, \
-     open(t + "/users.csv", "w") as c:
-    u.write("version:1\n")
-    k.write("id(int,auto) username(string) domain(string) password(string,null) ha1(string) ha1b(string,null)\n")
-    c.write("SEQUENTIAL\n")
-    for i in range(1, n + 1):
-        user, pw = "b%d" % i, "Bench-pw-%d" % i
-        ha1 = hashlib.md5(("%s:example.org:%s" % (user, pw)).encode()).hexdigest()
-        u.write("%s@example.org md5:%s ;\n" % (user, ha1))
-        k.write("%d:%s:example.org::%s:\n" % (i, user, ha1))
-        c.write("%s;[authentication username=%s password=%s]\n" % (user, user, pw))
-open(t + "/dbtext/version", "w").write("table_name(string) table_version(int)\nsubscriber:7\n")
-PY
+need_kamailio
+bench_users "$T" "$USERS"
 
 bench_conf "udp:127.0.0.1:27060"
 
@@ -46,7 +24,7 @@ debug=0
 log_stderror=yes
 children=2
 listen=udp:127.0.0.1:27070
-mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+mpath="$KAMAILIO_MODULES"
 loadmodule "sl.so"
 loadmodule "tm.so"
 loadmodule "pv.so"

@@ -102,7 +102,7 @@ config_defaults(struct config *c)
 	c->tls_handshake_timeout = 10;
 	c->tls_max_handshakes = 8;
 	c->upstream_timeout = 2;
-	c->max_transactions = 16384;
+	c->max_transactions = 32768;
 	c->max_dialogs = 16384;
 	c->dialog_timeout = 43200;	/* Kamailio dialog's default_timeout */
 

@@ -281,6 +281,19 @@ cmd_serve(int argc, char **argv)
 	    (unsigned long long)d.sip.n_auth_ok, (unsigned long long)d.sip.n_auth_fail,
 	    (unsigned long long)d.sip.n_challenges, (unsigned long long)d.sip.n_bad,
 	    (unsigned long long)d.sip.n_dropped);
+	if (d.sip.proxy) {
+		struct proxy_stats ps;
+		size_t ntx, ndlg;
+		proxy_stats(d.sip.proxy, &ps, &ntx, &ndlg);
+		log_notice("proxy: %llu requests forwarded, %llu responses relayed, %llu loops, "
+		    "%llu too many hops, %llu outside any dialog, %llu in another's dialog, "
+		    "%llu timeouts, %llu failovers, %llu unreachable; %zu transactions and %zu "
+		    "dialogs open", (unsigned long long)ps.forwarded, (unsigned long long)ps.relayed,
+		    (unsigned long long)ps.loops, (unsigned long long)ps.too_many_hops,
+		    (unsigned long long)ps.no_dialog, (unsigned long long)ps.not_yours,
+		    (unsigned long long)ps.timeouts, (unsigned long long)ps.failovers,
+		    (unsigned long long)ps.unreachable, ntx, ndlg);
+	}
 	rc = 0;
 out:
 	if (d.guard)

@@ -88,6 +88,12 @@ proxy_new(const struct config *cfg, struct guard *g, struct registrar *reg, uint
 	for (size_t i = 0; i < cfg->n_transports; i++)
 		name_listener(&p->names[i], &cfg->transports[i]);
 	snprintf(p->path, sizeof(p->path), "%s", p->names[up].uri);
+	for (size_t i = 0; i < cfg->n_upstreams; i++) {
+		char as[ADDR_STRLEN];
+		log_notice("upstream %zu of %zu: %s over UDP from %s%s", i + 1, cfg->n_upstreams,
+		    addr_str(&cfg->upstreams[i].addr, as, sizeof(as)), p->names[up].hostport,
+		    cfg->register_forward ? " (REGISTERs forwarded too)" : "");
+	}
 	return p;
 }
 
@@ -809,8 +815,14 @@ server_completed(struct txn *x, unsigned code, int64_t now)
 		x->rretx_at = now + SIP_T1; /* Timer G, until the ACK */
 		x->rretx_ivl = SIP_T1;
 	}
-	/* Timer H / J, and RFC 6026's Accepted state for a 2xx. */
-	x->free_at = now + (x->src.proto == TP_UDP || x->invite ? SIP_TIMER_B : SIP_T4);
+	/*
+	 * Timer H (64*T1) while a non-2xx waits for its ACK. Otherwise the
+	 * transaction only absorbs stragglers, and like Kamailio's wait timer we
+	 * keep it T4 rather than RFC 3261's 64*T1 (Timer J, RFC 6026's Timer L):
+	 * at a thousand calls a second the difference is 60,000 transactions.
+	 * A 2xx retransmitted later still reaches the phone through its dialog.
+	 */
+	x->free_at = now + (x->invite && code >= 300 ? SIP_TIMER_B : SIP_T4);
 }
 
 /* Another upstream, when this one failed before saying anything useful. */
@@ -866,6 +878,34 @@ final_of_ours(struct proxy *p, struct txn *x, unsigned code, const char *reason,
 	server_completed(x, code, now);
 }
 
+/*
+ * A 2xx to an INVITE whose transaction we already forgot (its ACK was lost
+ * and the callee retransmits it): passed on end to end through the dialog,
+ * from one side of the dialog to the other only.
+ */
+static void
+late_2xx(struct proxy *p, const struct sip_msg *m, const struct sip_packet *pkt,
+    struct slice method)
+{
+	struct sbuf b;
+	if (m->status < 200 || m->status >= 300 || !slice_eq_cstr(method, "INVITE"))
+		return;
+	struct dialog *d = dialog_find(p->dlgs, sip_hdr_get(m, SIP_H_CALL_ID),
+	    tag_of(sip_hdr_get(m, SIP_H_FROM)), tag_of(sip_hdr_get(m, SIP_H_TO)), pkt->at_ms);
+	if (!d)
+		return;
+	struct sip_flow up = upstream_flow(p, d->upstream), *to;
+	if (sip_flow_same(pkt->flow, &up))
+		to = &d->phone;
+	else if (sip_flow_same(pkt->flow, &d->phone))
+		to = &up;
+	else
+		return;
+	sbuf_init(&b, p->buf, sizeof(p->buf));
+	if (fwd_response(m, &b) && send_to(p, to, b.p, b.n))
+		p->st.relayed++;
+}
+
 void
 proxy_response(struct proxy *p, const struct sip_msg *m, const struct sip_packet *pkt)
 {
@@ -882,8 +922,12 @@ proxy_response(struct proxy *p, const struct sip_msg *m, const struct sip_packet
 	    !sip_cseq_parse(sip_hdr_get(m, SIP_H_CSEQ), &num, &meth))
 		return;
 	struct txn *x = txn_by_ckey(p->txns, ck);
+	if (!x) {
+		late_2xx(p, m, pkt, meth);
+		return;
+	}
 	/* Only the peer we asked may answer. */
-	if (!x || !sip_flow_same(&x->dst, pkt->flow))
+	if (!sip_flow_same(&x->dst, pkt->flow))
 		return;
 	if (slice_eq_cstr(meth, "CANCEL")) {
 		x->cancel_done = true;

@@ -172,7 +172,8 @@ kill $SINK 2>/dev/null || true
 wait $SINK 2>/dev/null || true
 : >"$T/bounce.msg"
 $UA sink $PBX "$T/bounce.msg" --bounce $PORT --secs 20 &
-at_exit "kill $!"
+BOUNCE=$!
+at_exit "kill $BOUNCE"
 sleep 0.3
 $UA request $PORT INVITE --src 127.0.0.24 --user u1 --pw pw-u1-Secret --wait 2 >/dev/null || true
 sleep 0.3
@@ -181,6 +182,24 @@ grep -q '^SIP/2.0 482 Loop Detected' "$T/bounce.msg" || fail "the looped INVITE 
 twice=$(awk -v v="Via: SIP/2.0/UDP 127.0.0.1:$PORT;" '/^----/{if (n > 1) t++; n=0} index($0, v)==1{n++} END{print t+0}' "$T/bounce.msg")
 [ "$twice" = 0 ] || fail "$twice looped INVITEs were forwarded again"
 pass "a call routed back to us: 482 Loop Detected, not forwarded again"
+kill $BOUNCE 2>/dev/null || true
+wait $BOUNCE 2>/dev/null || true
 
 stop_daemon
 pass "daemon stopped cleanly (no sanitizer report)"
+
+# --- register = forward: bound here, and the PBX sees (and answers) it too --------
+sed -i "s|^upstream = .*|&\nregister = forward|" "$T/pbxguard.conf"
+start_daemon
+: >"$T/sink.msg"
+$UA sink $PBX "$T/sink.msg" --answer --secs 20 &
+at_exit "kill $!"
+sleep 0.3
+sipp_once_at 127.0.0.5 u3 pw-u3-Secret 27091 || fail "u3 could not register through to the PBX"
+reg=$(awk '/^REGISTER /{p=1} p&&/^----/{exit} p' "$T/sink.msg")
+grep -q "^Path: <sip:127.0.0.1:$PORT;lr>" <<<"$reg" || fail "no Path toward us in the forwarded REGISTER: $reg"
+grep -q '^P-Asserted-Identity: <sip:u3@example.org>' <<<"$reg" || fail "no asserted identity: $reg"
+grep -qi '^Authorization' <<<"$reg" && fail "our credentials reached the PBX"
+grep -q '^Record-Route' <<<"$reg" && fail "a REGISTER got a Record-Route"
+pass "register = forward: the PBX got the REGISTER with Path and the asserted identity, the phone its 200"
+stop_daemon
