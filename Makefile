@@ -56,6 +56,7 @@ bench: build
 	bash bench/register.sh ./$(BUILD)/pbxguard
 	bash bench/flood.sh ./$(BUILD)/pbxguard
 	bash bench/tls.sh ./$(BUILD)/pbxguard
+	bash bench/calls.sh ./$(BUILD)/pbxguard 10000 2500
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)
