@@ -6,7 +6,8 @@ dialog, a PBX that routes a call back to the front door).
   sipua.py sink PORT OUT [--answer] [--bounce PORT] [--secs S]
       A PBX on 127.0.0.1:PORT (UDP) that appends every message it receives to
       OUT. --answer: 200 to INVITE/BYE/others (Record-Route echoed), ACKs
-      ignored. --bounce: sends each INVITE back to 127.0.0.1:PORT (a PBX whose
+      ignored. --challenge: the PBX's own 407 (realm "asterisk") to INVITEs
+      without its credentials. --bounce: sends each INVITE back to 127.0.0.1:PORT (a PBX whose
       dial plan points at the front door again).
   sipua.py request PORT METHOD [options]
       Sends one request to 127.0.0.1:PORT from --src, answers a 401/407 with
@@ -65,6 +66,16 @@ def sink(a):
             again = (line + "\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s\r\n" %
                      (a.port, rnd()) + rest)
             s.sendto(again.encode("latin-1"), ("127.0.0.1", a.bounce))
+            continue
+        if a.challenge and msg.startswith("INVITE ") and "realm=\"asterisk\"" not in msg:
+            vias = "".join("Via: %s\r\n" % v for v in headers(msg, "Via"))
+            resp = ("SIP/2.0 407 Proxy Authentication Required\r\n" + vias +
+                    "From: %s\r\nTo: %s;tag=pbx407\r\nCall-ID: %s\r\nCSeq: %s\r\n"
+                    "Proxy-Authenticate: Digest realm=\"asterisk\", nonce=\"pbx%s\"\r\n"
+                    "Content-Length: 0\r\n\r\n" %
+                    (header(msg, "From"), header(msg, "To"), header(msg, "Call-ID"),
+                     header(msg, "CSeq"), rnd()))
+            s.sendto(resp.encode("latin-1"), peer)
             continue
         if not a.answer:
             continue
@@ -126,7 +137,8 @@ def request(a):
                 digest(chal, a.user, a.pw, a.method, ruri)
             cseq += 1
             continue
-        print("status %d" % st)
+        realm = re.search(r'realm="([^"]*)"', msg)
+        print("status %d" % st + (" realm=" + realm.group(1) if realm and st in (401, 407) else ""))
         if a.method == "INVITE" and 200 <= st < 300:
             ttag = re.search(r"tag=([^;>\s]+)", header(msg, "To")).group(1)
             routes = list(reversed(headers(msg, "Record-Route")))
@@ -173,6 +185,7 @@ sk.add_argument("port", type=int)
 sk.add_argument("out")
 sk.add_argument("--answer", action="store_true")
 sk.add_argument("--bounce", type=int, default=0)
+sk.add_argument("--challenge", action="store_true")
 sk.add_argument("--secs", type=float, default=30)
 rq = sub.add_parser("request")
 rq.add_argument("port", type=int)

@@ -3,15 +3,29 @@
 # of pbxguard's proxy. Calls in both directions, CANCEL, TCP phone to UDP
 # PBX, and the hostile cases: nothing unauthenticated reaches the PBX.
 . "$(dirname "$0")/lib.sh"
-PORT=27060
+PORT=27060 TLSPORT=27061 STPORT=27062
 PBX=27080
 UA="/usr/bin/python3 $E2E_DIR/sipua.py"
 
 make_userdb "$T/userdb" 3 u
 make_users "$T/users.csv" 3 u
 write_conf $PORT "$T/userdb" "" "pike-limit = 0"
-sed -i "s|^transports = .*|transports = udp:127.0.0.1:$PORT tcp:127.0.0.1:$PORT\nupstream = sip:127.0.0.1:$PBX;transport=udp|" "$T/pbxguard.conf"
+sed -i "s|^transports = .*|transports = udp:127.0.0.1:$PORT tcp:127.0.0.1:$PORT tls:127.0.0.1:$TLSPORT\nupstream = sip:127.0.0.1:$PBX;transport=udp|" "$T/pbxguard.conf"
 start_daemon
+# Debian's sipp has no TLS: a TLS phone is sipp over TCP into stunnel (t100).
+cat >"$T/stunnel.conf" <<CONF
+foreground = yes
+pid =
+[sip]
+client = yes
+accept = 127.0.0.1:$STPORT
+connect = 127.0.0.1:$TLSPORT
+verifyChain = yes
+CAfile = $T/tls/cert.pem
+checkHost = localhost
+CONF
+stunnel "$T/stunnel.conf" >"$T/stunnel.log" 2>&1 &
+at_exit "kill $!"
 
 # A sipp PBX on 127.0.0.1:$PBX for one call of scenario $1; its messages in $2.
 pbx_start() {
@@ -62,6 +76,20 @@ grep -q "^Record-Route: <sip:127.0.0.1:$PORT;lr>" <<<"$inv" &&
 grep -q '^Via: SIP/2.0/TCP 127.0.0.3' <<<"$inv" || fail "the phone's TCP Via is missing"
 grep -q '^BYE ' "$T/pbx2.msg" || fail "the TCP phone's BYE did not reach the UDP PBX"
 pass "TCP phone -> UDP PBX and back: call set up and torn down, double Record-Route"
+
+# --- ... and a phone on TLS -------------------------------------------------
+pbx_start uas-rr.xml "$T/pbx5.msg"
+sed -n "1p;4p" "$T/users.csv" >"$T/one.csv"
+sipp -sf "$E2E_DIR/scenarios/call.xml" -inf "$T/one.csv" -s 600 -i 127.0.0.1 -p 0 -t t1 -m 1 \
+	-nostdin -timeout 15 -timeout_error 127.0.0.1:$STPORT >"$T/phone-tls.out" 2>&1 ||
+	fail "TLS phone: $(tail -5 "$T/phone-tls.out") $(tail -3 "$T/stunnel.log")"
+pbx_wait "TLS call" "$T/pbx5.msg"
+inv=$(first_invite "$T/pbx5.msg")
+grep -q "^Record-Route: <sip:127.0.0.1:$TLSPORT;transport=tls;lr>" <<<"$inv" ||
+	fail "no TLS Record-Route: $inv"
+grep -q '^BYE ' "$T/pbx5.msg" || fail "the TLS phone's BYE did not reach the UDP PBX"
+grep -q 'TLS from 127.0.0.1:[0-9]*: u3@example.org authenticated' "$T/daemon.log" || fail "not authenticated over TLS"
+pass "TLS phone -> UDP PBX and back: call set up and torn down"
 
 # --- CANCEL before the answer ------------------------------------------------
 pbx_start uas-cancel.xml "$T/pbx3.msg"
@@ -122,7 +150,7 @@ SINK=$!
 at_exit "kill $SINK"
 sleep 0.3
 r=$($UA request $PORT INVITE --src 127.0.0.20)
-[ "$r" = "status 407" ] || fail "unauthenticated INVITE: $r, want 407"
+[ "$r" = "status 407 realm=example.org" ] || fail "unauthenticated INVITE: $r, want 407"
 r=$($UA request $PORT INVITE --src 127.0.0.20 --user u1 --pw wrong)
 [ "$r" = "status 403" ] || fail "INVITE with a wrong password: $r, want 403"
 r=$($UA request $PORT INVITE --src 127.0.0.20 --user u1 --pw pw-u1-Secret --mf 0)
@@ -158,7 +186,7 @@ route_args=()
 IFS=, read -ra rs <<<"$routes"
 for x in "${rs[@]}"; do route_args+=(--route "$x"); done
 r=$($UA request $PORT BYE --src 127.0.0.23 --callid "$cid" --ftag "$ftag" --ttag "$ttag" --cseq 5 "${route_args[@]}")
-[ "$r" = "status 407" ] || fail "a stranger's BYE in our dialog: $r, want 407 (prove who you are)"
+[ "$r" = "status 407 realm=example.org" ] || fail "a stranger's BYE in our dialog: $r, want 407 (prove who you are)"
 r=$($UA request $PORT BYE --src 127.0.0.23 --user u3 --pw pw-u3-Secret --callid "$cid" --ftag "$ftag" \
 	--ttag "$ttag" --cseq 5 "${route_args[@]}")
 [ "$r" = "status 403" ] || fail "another user's BYE in u1's dialog: $r, want 403"
@@ -166,6 +194,20 @@ wait $CALL
 grep -q '^bye 200' "$T/call.out" || fail "the caller's own BYE: $(cat "$T/call.out")"
 [ "$(grep -c '^BYE ' "$T/sink.msg")" = 1 ] || fail "the PBX saw $(grep -c '^BYE ' "$T/sink.msg") BYEs, want only the caller's"
 pass "a stranger's in-dialog BYE: 407, another account's: 403; only the caller's own BYE reached the PBX"
+
+# The PBX's own challenge goes to the phone that drew it (and is ACKed hop by hop).
+kill $SINK 2>/dev/null || true
+wait $SINK 2>/dev/null || true
+: >"$T/sink.msg"
+$UA sink $PBX "$T/sink.msg" --challenge --secs 20 &
+SINK=$!
+at_exit "kill $SINK"
+sleep 0.3
+r=$($UA request $PORT INVITE --src 127.0.0.25 --user u1 --pw pw-u1-Secret)
+[ "$r" = "status 407 realm=asterisk" ] || fail "the PBX's 407: $r"
+sleep 0.3
+grep -q '^ACK sip:600@example.org' "$T/sink.msg" || fail "the PBX's 407 was not ACKed"
+pass "the PBX's own 407 reaches the phone that drew it, and pbxguard ACKs it toward the PBX"
 
 # A PBX that routes the call back to the front door: a loop, 482.
 kill $SINK 2>/dev/null || true
