@@ -404,6 +404,13 @@ to_upstream_initial(struct proxy *p, const struct req *r, const char *acct, cons
 			reply(p, r, NULL, 503, "Service Unavailable");
 			return;
 		}
+		/* Call-ID and tag are no secret: another account cannot take a dialog. */
+		if (existed && strcmp(d->owner, acct) != 0) {
+			txn_del(p->txns, x);
+			p->st.not_yours++;
+			reply(p, r, NULL, 403, "Forbidden (not a party to this dialog)");
+			return;
+		}
 		d->phone = *r->pkt->flow;
 		d->phone_is_caller = true;
 		d->upstream = (unsigned)up;
