@@ -18,6 +18,7 @@ static struct sip_server srv;
 static struct sip_reply out;
 static struct sip_flow phone, up0, up1;
 static char dir[64];
+static const char *who = "user1";	/* the phone's account in invite() */
 
 static struct {
 	struct sip_flow to;
@@ -114,13 +115,13 @@ invite(const char *branch, const char *auth, const char *extra)
 	snprintf(msg, sizeof(msg),
 	    "INVITE sip:600@example.org SIP/2.0\r\n"
 	    "Via: SIP/2.0/UDP 10.1.1.1:5062;branch=%s;rport\r\n"
-	    "From: <sip:user1@example.org>;tag=ft\r\n"
+	    "From: <sip:%s@example.org>;tag=ft\r\n"
 	    "To: <sip:600@example.org>\r\n"
 	    "Call-ID: call-1\r\n"
 	    "CSeq: 2 INVITE\r\n"
-	    "Contact: <sip:user1@10.1.1.1:5062>\r\n"
+	    "Contact: <sip:%s@10.1.1.1:5062>\r\n"
 	    "%s%s"
-	    "Content-Length: 0\r\n\r\n", branch, auth, extra);
+	    "Content-Length: 0\r\n\r\n", branch, who, who, auth, extra);
 	return msg;
 }
 
@@ -138,14 +139,14 @@ authorize(void)
 	size_t k = strcspn(p, "\"");
 	memcpy(nonce, p, k);
 	nonce[k] = '\0';
-	digest_ha1(DIGEST_MD5, S("user1"), S("example.org"), S("secret"), ha1);
+	digest_ha1(DIGEST_MD5, S(who), S("example.org"), S("secret"), ha1);
 	struct digest_input in = { .alg = { DIGEST_MD5, false }, .ha1 = S(ha1),
 		.nonce = S(nonce), .cnonce = S("abc"), .nc = S("00000001"), .qop = S("auth"),
 		.method = S("INVITE"), .uri = S("sip:600@example.org") };
 	digest_response(&in, resp);
-	snprintf(h, sizeof(h), "Proxy-Authorization: Digest username=\"user1\", "
+	snprintf(h, sizeof(h), "Proxy-Authorization: Digest username=\"%s\", "
 	    "realm=\"example.org\", nonce=\"%s\", uri=\"sip:600@example.org\", response=\"%s\", "
-	    "algorithm=MD5, cnonce=\"abc\", nc=00000001, qop=auth\r\n", nonce, resp);
+	    "algorithm=MD5, cnonce=\"abc\", nc=00000001, qop=auth\r\n", who, nonce, resp);
 	return h;
 }
 
@@ -331,6 +332,21 @@ test_cancel_waits_for_provisional(void **state)
 	assert_true(strncmp(last_to(&phone), "SIP/2.0 481 ", 12) == 0);
 }
 
+/* user1's dialog (Call-ID call-1, tag ft: confirmed by the first test) is
+ * not user2's to take by sending an initial INVITE with the same ids. */
+static void
+test_dialog_not_taken_over(void **state)
+{
+	(void)state;
+	nsent = 0;
+	who = "user2";
+	const char *auth = authorize();
+	deliver(&phone, invite("z9hG4bK-d", auth, ""), 300000);
+	who = "user1";
+	assert_true(strncmp(last_to(&phone), "SIP/2.0 403 Forbidden (not a party", 34) == 0);
+	assert_int_equal(count_to(&up0, "INVITE", 0) + count_to(&up1, "INVITE", 0), 0);
+}
+
 static void
 test_fwd_response_pops_one_via(void **state)
 {
@@ -401,6 +417,7 @@ main(void)
 		cmocka_unit_test(test_forward_rewrites),
 		cmocka_unit_test(test_retransmit_failover_timeout),
 		cmocka_unit_test(test_cancel_waits_for_provisional),
+		cmocka_unit_test(test_dialog_not_taken_over),
 		cmocka_unit_test(test_fwd_response_pops_one_via),
 		cmocka_unit_test(test_upstream_config_errors),
 	};
