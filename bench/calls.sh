@@ -78,48 +78,10 @@ run_sipp() { # $1 = port -> prints "seconds successful"
 	echo "$(echo "$end - $start" | bc) $ok"
 }
 
-measure() { # $1 = name, $2 = port, rest = server pids
-	local name=$1 port=$2 c0 c1 r secs ok rate cpu
-	shift 2
-	c0=$(cpu_of "$@")
-	r=$(run_sipp "$port")
-	c1=$(cpu_of "$@")
-	secs=${r% *}
-	ok=${r#* }
-	[ "${ok:-0}" -gt 0 ] || { echo "bench: no call completed through $name" >&2; exit 1; }
-	rate=$(echo "scale=1; $ok / $secs" | bc)
-	cpu=$(echo "scale=4; ($c1 - $c0) * 1000 / $ok" | bc)
-	printf '%-10s %6s of %s calls in %6.2f s: %7s calls/s, %s CPU s per 1000 calls\n' \
-		"$name" "$ok" "$CALLS" "$secs" "$rate" "$cpu"
-	echo "$rate $cpu" >"$T/result-$name"
-}
-
 pbx 27081
 pbx 27082
-"$PBX" serve -c "$T/pbxguard.conf" >"$T/pbxguard.log" 2>&1 &
-PIDS+=($!)
-PBX_PID=$!
-kamailio -f "$T/kamailio.cfg" -m 512 -DD -E -P "$T/kam.pid" -Y "$T" >"$T/kamailio.log" 2>&1 &
-PIDS+=($!)
-sleep 1.5
-KAM_PIDS=$(pgrep -f "kamailio -f $T/kamailio.cfg" | tr '\n' ' ')
+bench_start "$PBX" -m 512
 
 echo "bench: $CALLS authenticated calls at up to $RATE calls/s, sipp phones -> proxy -> sipp PBX on loopback"
-for round in 1 2; do
-	measure "pbxguard" 27060 $PBX_PID
-	mv "$T/result-pbxguard" "$T/pbx-$round"
-	# shellcheck disable=SC2086
-	measure "kamailio" 27070 $KAM_PIDS
-	mv "$T/result-kamailio" "$T/kam-$round"
-done
-python3 - "$T" <<'PY'
-import sys
-t = sys.argv[1]
-def load(p): return [tuple(map(float, open("%s/%s-%d" % (t, p, r)).read().split())) for r in (1, 2)]
-pb, ka = load("pbx"), load("kam")
-rate = sum(a[0] / b[0] for a, b in zip(pb, ka)) / 2
-cpu = sum(a[1] / b[1] for a, b in zip(pb, ka)) / 2
-print("ratio pbxguard/kamailio: %.2fx calls per second, %.2fx CPU per call" % (rate, cpu))
-PY
-rss=$(awk '/VmHWM/{print $2}' "/proc/$PBX_PID/status")
-echo "pbxguard peak RSS: ${rss} kB"
+# shellcheck disable=SC2086
+bench_compare calls 27060 $PBX_PID 27070 $KAM_PIDS

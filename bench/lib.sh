@@ -68,3 +68,59 @@ cpu_of() {
 	done
 	echo "scale=3; $sum / $(getconf CLK_TCK)" | bc
 }
+
+# One sipp run against a server, timed and costed: bench_measure NAME PORT NOUN
+# PIDS... calls the script's run_sipp PORT (which prints "seconds successful")
+# and prints NOUN per second and the PIDS' CPU seconds per 1000 NOUN.
+bench_measure() {
+	local name=$1 port=$2 noun=$3 c0 c1 r secs ok rate cpu
+	shift 3
+	c0=$(cpu_of "$@")
+	r=$(run_sipp "$port")
+	c1=$(cpu_of "$@")
+	secs=${r% *}
+	ok=${r#* }
+	[ "${ok:-0}" -gt 0 ] || { echo "bench: nothing succeeded against $name" >&2; exit 1; }
+	rate=$(echo "scale=1; $ok / $secs" | bc)
+	cpu=$(echo "scale=4; ($c1 - $c0) * 1000 / $ok" | bc)
+	printf '%-10s %7s %s in %6.2f s: %8s per s, %s CPU s per 1000\n' \
+		"$name" "$ok" "$noun" "$secs" "$rate" "$cpu"
+	echo "$rate $cpu" >"$T/result-$name"
+}
+
+# pbxguard (port $2, pid $3) against Kamailio (port $4, pids $5...), twice
+# each, alternating so that slow phases of the machine hit both; prints the
+# mean ratios. $1: what is counted ("calls", "registrations").
+bench_compare() {
+	local noun=$1 pport=$2 ppid=$3 kport=$4
+	shift 4
+	for round in 1 2; do
+		bench_measure pbxguard "$pport" "$noun" "$ppid"
+		mv "$T/result-pbxguard" "$T/pbx-$round"
+		bench_measure kamailio "$kport" "$noun" "$@"
+		mv "$T/result-kamailio" "$T/kam-$round"
+	done
+	python3 - "$T" "$noun" <<'PY'
+import sys
+t, noun = sys.argv[1], sys.argv[2]
+def load(p): return [tuple(map(float, open("%s/%s-%d" % (t, p, r)).read().split())) for r in (1, 2)]
+pb, ka = load("pbx"), load("kam")
+rate = sum(a[0] / b[0] for a, b in zip(pb, ka)) / 2
+cpu = sum(a[1] / b[1] for a, b in zip(pb, ka)) / 2
+print("ratio pbxguard/kamailio: %.2fx %s per second, %.2fx CPU per %s" % (rate, noun, cpu, noun[:-1]))
+PY
+	echo "pbxguard peak RSS: $(awk '/VmHWM/{print $2}' "/proc/$ppid/status") kB"
+}
+
+# Starts pbxguard (binary $1, $T/pbxguard.conf) and Kamailio ($T/kamailio.cfg,
+# further options $2...): sets PBX_PID and KAM_PIDS (every Kamailio process).
+bench_start() {
+	"$1" serve -c "$T/pbxguard.conf" >"$T/pbxguard.log" 2>&1 &
+	PIDS+=($!)
+	PBX_PID=$!
+	shift
+	kamailio -f "$T/kamailio.cfg" "$@" -DD -E -P "$T/kam.pid" -Y "$T" >"$T/kamailio.log" 2>&1 &
+	PIDS+=($!)
+	sleep 1.5
+	KAM_PIDS=$(pgrep -f "kamailio -f $T/kamailio.cfg" | tr '\n' ' ')
+}

@@ -68,48 +68,8 @@ run_sipp() { # $1 = port -> prints "seconds successful"
 	echo "$(echo "$end - $start" | bc) $ok"
 }
 
-measure() { # $1 = name, $2 = port, rest = server pids
-	local name=$1 port=$2
-	shift 2
-	local c0 c1 r secs ok
-	c0=$(cpu_of "$@")
-	r=$(run_sipp "$port")
-	c1=$(cpu_of "$@")
-	secs=${r% *}
-	ok=${r#* }
-	local rate cpu
-	rate=$(echo "scale=1; $ok / $secs" | bc)
-	cpu=$(echo "scale=4; ($c1 - $c0) * 1000 / $ok" | bc)
-	printf '%-10s %7s registrations in %6.2f s: %8s reg/s, %s CPU s per 1000\n' \
-		"$name" "$ok" "$secs" "$rate" "$cpu"
-	echo "$rate $cpu" >"$T/result-$name"
-}
-
-"$PBX" serve -c "$T/pbxguard.conf" >"$T/pbxguard.log" 2>&1 &
-PIDS+=($!)
-PBX_PID=$!
-kamailio -f "$T/kamailio.cfg" -DD -E -P "$T/kam.pid" -Y "$T" >"$T/kamailio.log" 2>&1 &
-PIDS+=($!)
-sleep 1.5
-KAM_PIDS=$(pgrep -f "kamailio -f $T/kamailio.cfg" | tr '\n' ' ')
+bench_start "$PBX"
 
 echo "bench: $CALLS registrations (REGISTER, 401, REGISTER, 200), $USERS users, sipp on loopback"
-# Alternate the two servers twice so slow phases of the machine hit both.
-for round in 1 2; do
-	measure "pbxguard" 27060 $PBX_PID
-	mv "$T/result-pbxguard" "$T/pbx-$round"
-	# shellcheck disable=SC2086
-	measure "kamailio" 27070 $KAM_PIDS
-	mv "$T/result-kamailio" "$T/kam-$round"
-done
-python3 - "$T" <<'PY'
-import sys
-t = sys.argv[1]
-def load(p): return [tuple(map(float, open("%s/%s-%d" % (t, p, r)).read().split())) for r in (1, 2)]
-pb, ka = load("pbx"), load("kam")
-rate = sum(a[0] / b[0] for a, b in zip(pb, ka)) / 2
-cpu = sum(a[1] / b[1] for a, b in zip(pb, ka)) / 2
-print("ratio pbxguard/kamailio: %.2fx registrations per second, %.2fx CPU per registration" % (rate, cpu))
-PY
-rss=$(awk '/VmHWM/{print $2}' "/proc/$PBX_PID/status")
-echo "pbxguard peak RSS: ${rss} kB"
+# shellcheck disable=SC2086
+bench_compare registrations 27060 $PBX_PID 27070 $KAM_PIDS

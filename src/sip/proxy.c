@@ -362,10 +362,56 @@ drop_txn(struct proxy *p, struct txn *x)
 	txn_del(p->txns, x);
 }
 
+/* A transaction for r toward dst (upstream #up, or -1 for a phone), or NULL
+ * after answering 503 when the table is full. */
 static struct txn *
-new_txn(struct proxy *p, const struct req *r)
+start_txn(struct proxy *p, const struct req *r, const struct sip_flow *dst, int up)
 {
-	return txn_new(p->txns, server_key(p, r, r->m->method));
+	struct txn *x = txn_new(p->txns, server_key(p, r, r->m->method));
+	if (!x) {
+		reply(p, r, NULL, 503, "Service Unavailable");
+		return NULL;
+	}
+	x->invite = r->invite;
+	x->src = *r->pkt->flow;
+	x->dst = *dst;
+	x->upstream = up;
+	x->tried = up >= 0 ? 1u << up : 0;
+	return x;
+}
+
+/*
+ * The dialog an initial INVITE/SUBSCRIBE/REFER opens (early until its 2xx),
+ * tied to x. False, with x dropped and r answered, when it cannot be: the
+ * table is full, or the ids belong to another account's dialog (Call-ID and
+ * From tag are no secret).
+ */
+static bool
+open_dialog(struct proxy *p, const struct req *r, struct txn *x, const struct sip_flow *phone,
+    bool phone_is_caller, unsigned up, const char *owner)
+{
+	if (!is_dialog_creating(r->m->method))
+		return true;
+	bool existed = dialog_get(p->dlgs, dialog_key(p->dlgs, r->callid, r->from_tag));
+	struct dialog *d = dialog_add(p->dlgs, r->callid, r->from_tag,
+	    r->now + SIP_TIMER_C + 2 * SIP_TIMER_B);
+	if (!d || (existed && strcmp(d->owner, owner) != 0)) {
+		txn_del(p->txns, x);
+		if (d) {
+			p->st.not_yours++;
+			reply(p, r, NULL, 403, "Forbidden (not a party to this dialog)");
+		} else {
+			reply(p, r, NULL, 503, "Service Unavailable");
+		}
+		return false;
+	}
+	d->phone = *phone;
+	d->phone_is_caller = phone_is_caller;
+	d->upstream = up;
+	snprintf(d->owner, sizeof(d->owner), "%s", owner);
+	x->dlg = d->key;
+	x->dlg_new = !existed;
+	return true;
 }
 
 /* ---- phone to PBX ------------------------------------------------------- */
@@ -386,38 +432,14 @@ to_upstream_initial(struct proxy *p, const struct req *r, const char *acct, cons
 	struct sip_uri from;
 	struct txn *x;
 
-	if (up < 0 || !(x = new_txn(p, r))) {
+	if (up < 0) {
 		reply(p, r, NULL, 503, "Service Unavailable");
 		return;
 	}
-	x->invite = r->invite;
-	x->src = *r->pkt->flow;
-	x->upstream = up;
-	x->tried = 1u << up;
-	x->dst = upstream_flow(p, (unsigned)up);
-	if (is_dialog_creating(r->m->method)) {
-		bool existed = dialog_get(p->dlgs, dialog_key(p->dlgs, r->callid, r->from_tag));
-		struct dialog *d = dialog_add(p->dlgs, r->callid, r->from_tag,
-		    r->now + SIP_TIMER_C + 2 * SIP_TIMER_B);
-		if (!d) {
-			txn_del(p->txns, x);
-			reply(p, r, NULL, 503, "Service Unavailable");
-			return;
-		}
-		/* Call-ID and tag are no secret: another account cannot take a dialog. */
-		if (existed && strcmp(d->owner, acct) != 0) {
-			txn_del(p->txns, x);
-			p->st.not_yours++;
-			reply(p, r, NULL, 403, "Forbidden (not a party to this dialog)");
-			return;
-		}
-		d->phone = *r->pkt->flow;
-		d->phone_is_caller = true;
-		d->upstream = (unsigned)up;
-		snprintf(d->owner, sizeof(d->owner), "%s", acct);
-		x->dlg = d->key;
-		x->dlg_new = !existed;
-	}
+	struct sip_flow dst = upstream_flow(p, (unsigned)up);
+	if (!(x = start_txn(p, r, &dst, up)) ||
+	    !open_dialog(p, r, x, r->pkt->flow, true, (unsigned)up, acct))
+		return;
 	sip_nameaddr(sip_hdr_get(r->m, SIP_H_FROM), &fromuri, &fromparams);
 	sip_uri_parse(fromuri, &from);
 	unsigned in = r->pkt->flow->listener;
@@ -467,16 +489,9 @@ in_dialog(struct proxy *p, const struct req *r, struct dialog *d, bool from_phon
 			p->st.forwarded++;
 		return;
 	}
-	struct txn *x = new_txn(p, r);
-	if (!x) {
-		reply(p, r, NULL, 503, "Service Unavailable");
+	struct txn *x = start_txn(p, r, &dst, from_phone ? (int)d->upstream : -1);
+	if (!x)
 		return;
-	}
-	x->invite = r->invite;
-	x->src = *r->pkt->flow;
-	x->dst = dst;
-	x->upstream = from_phone ? (int)d->upstream : -1;
-	x->tried = from_phone ? 1u << d->upstream : 0;
 	x->dlg = d->key;
 	x->dlg_end = slice_eq_cstr(r->m->method, "BYE");
 	if (!forward(p, r, x, listener, &f))
@@ -542,30 +557,9 @@ to_phone(struct proxy *p, const struct req *r, unsigned up)
 		reply(p, r, NULL, 480, "Temporarily Unavailable");
 		return;
 	}
-	struct txn *x = new_txn(p, r);
-	if (!x) {
-		reply(p, r, NULL, 503, "Service Unavailable");
+	struct txn *x = start_txn(p, r, &b->flow, -1);
+	if (!x || !open_dialog(p, r, x, &b->flow, false, up, aor))
 		return;
-	}
-	x->invite = r->invite;
-	x->src = *r->pkt->flow;
-	x->dst = b->flow;
-	if (is_dialog_creating(r->m->method)) {
-		bool existed = dialog_get(p->dlgs, dialog_key(p->dlgs, r->callid, r->from_tag));
-		struct dialog *d = dialog_add(p->dlgs, r->callid, r->from_tag,
-		    r->now + SIP_TIMER_C + 2 * SIP_TIMER_B);
-		if (!d) {
-			txn_del(p->txns, x);
-			reply(p, r, NULL, 503, "Service Unavailable");
-			return;
-		}
-		d->phone = b->flow;
-		d->phone_is_caller = false;
-		d->upstream = up;
-		snprintf(d->owner, sizeof(d->owner), "%s", aor);
-		x->dlg = d->key;
-		x->dlg_new = !existed;
-	}
 	unsigned out = b->flow.listener;
 	struct fwd_req f = {
 		.ruri = slice_cstr(b->contact),

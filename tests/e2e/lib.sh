@@ -161,3 +161,23 @@ ping_from() {
 }
 
 ctl() { "$PBXGUARD" ctl -c "$T/pbxguard.conf" "$@"; }
+
+# A TLS phone for sipp, which Debian builds without TLS: stunnel4 takes plain
+# TCP on 127.0.0.1:$1 to pbxguard's TLS port $2, verifying our certificate
+# ($T/tls/cert.pem) and host name. Its log: $T/stunnel.log.
+start_stunnel() {
+	cat >"$T/stunnel.conf" <<CONF
+foreground = yes
+pid =
+[sip]
+client = yes
+accept = 127.0.0.1:$1
+connect = 127.0.0.1:$2
+verifyChain = yes
+CAfile = $T/tls/cert.pem
+checkHost = localhost
+CONF
+	stunnel "$T/stunnel.conf" >"$T/stunnel.log" 2>&1 &
+	at_exit "kill $!"
+	sleep 0.5
+}

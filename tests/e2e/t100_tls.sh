@@ -28,21 +28,7 @@ sum1=$(sha256sum "$T/tls/cert.pem" "$T/tls/key.pem")
 pass "first start made a self-signed ECDSA P-256 certificate (SAN localhost, example.org, 127.0.0.1), key 0600"
 
 # --- sipp over stunnel, which checks our certificate and host name
-cat >"$T/stunnel.conf" <<CONF
-foreground = yes
-pid =
-[sip]
-client = yes
-accept = 127.0.0.1:$STPORT
-connect = 127.0.0.1:$TLSPORT
-verifyChain = yes
-CAfile = $T/tls/cert.pem
-checkHost = localhost
-CONF
-stunnel "$T/stunnel.conf" >"$T/stunnel.log" 2>&1 &
-STUNNEL=$!
-at_exit "kill $STUNNEL"
-sleep 0.5
+start_stunnel $STPORT $TLSPORT
 sipp -sf "$E2E_DIR/scenarios/register.xml" -inf "$T/users.csv" -m 20 -r 20 -t t1 -i 127.0.0.1 -p 0 \
 	-timeout 30 -timeout_error -nostdin -trace_stat -stf "$T/stat.csv" 127.0.0.1:$STPORT >"$T/sipp.out" 2>&1 ||
 	fail "sipp over TLS: $(tail -5 "$T/sipp.out") $(tail -5 "$T/stunnel.log")"

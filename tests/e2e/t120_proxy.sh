@@ -13,19 +13,7 @@ write_conf $PORT "$T/userdb" "" "pike-limit = 0"
 sed -i "s|^transports = .*|transports = udp:127.0.0.1:$PORT tcp:127.0.0.1:$PORT tls:127.0.0.1:$TLSPORT\nupstream = sip:127.0.0.1:$PBX;transport=udp|" "$T/pbxguard.conf"
 start_daemon
 # Debian's sipp has no TLS: a TLS phone is sipp over TCP into stunnel (t100).
-cat >"$T/stunnel.conf" <<CONF
-foreground = yes
-pid =
-[sip]
-client = yes
-accept = 127.0.0.1:$STPORT
-connect = 127.0.0.1:$TLSPORT
-verifyChain = yes
-CAfile = $T/tls/cert.pem
-checkHost = localhost
-CONF
-stunnel "$T/stunnel.conf" >"$T/stunnel.log" 2>&1 &
-at_exit "kill $!"
+start_stunnel $STPORT $TLSPORT
 
 # A sipp PBX on 127.0.0.1:$PBX for one call of scenario $1; its messages in $2.
 pbx_start() {
