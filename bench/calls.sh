@@ -20,27 +20,8 @@ bench_users "$T"
 bench_conf "udp:127.0.0.1:27060"
 printf 'upstream = sip:127.0.0.1:27081\n' >>"$T/pbxguard.conf"
 
-cat >"$T/kamailio.cfg" <<CFG
-#!KAMAILIO
-debug=0
-log_stderror=yes
-children=2
-listen=udp:127.0.0.1:27070
-mpath="$KAMAILIO_MODULES"
-loadmodule "sl.so"
-loadmodule "tm.so"
-loadmodule "pv.so"
-loadmodule "maxfwd.so"
-loadmodule "textops.so"
-loadmodule "siputils.so"
-loadmodule "rr.so"
-loadmodule "db_text.so"
-loadmodule "auth.so"
-loadmodule "auth_db.so"
-modparam("auth_db", "db_url", "text://$T/dbtext")
-modparam("auth_db", "calculate_ha1", 0)
-modparam("auth_db", "password_column", "ha1")
-modparam("auth_db", "load_credentials", "")
+kamailio_cfg rr
+cat >>"$T/kamailio.cfg" <<CFG
 request_route {
 	if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
 	if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }

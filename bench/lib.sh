@@ -59,6 +59,23 @@ need_kamailio() {
 }
 KAMAILIO_MODULES=/usr/lib/x86_64-linux-gnu/kamailio/modules/
 
+# The start of $T/kamailio.cfg both comparisons share: UDP on 127.0.0.1:27070,
+# two workers, digest authentication from the db_text table of bench_users
+# (stored HA1), plus the modules named in $@. The script appends its route.
+kamailio_cfg() {
+	{
+		printf '#!KAMAILIO\ndebug=0\nlog_stderror=yes\nchildren=2\n'
+		printf 'listen=udp:127.0.0.1:27070\nmpath="%s"\n' "$KAMAILIO_MODULES"
+		for m in sl tm pv maxfwd textops siputils db_text auth auth_db "$@"; do
+			printf 'loadmodule "%s.so"\n' "$m"
+		done
+		printf 'modparam("auth_db", "db_url", "text://%s/dbtext")\n' "$T"
+		printf 'modparam("auth_db", "calculate_ha1", 0)\n'
+		printf 'modparam("auth_db", "password_column", "ha1")\n'
+		printf 'modparam("auth_db", "load_credentials", "")\n'
+	} >"$T/kamailio.cfg"
+}
+
 # utime + stime of the given pids together, in seconds.
 cpu_of() {
 	local sum=0 f

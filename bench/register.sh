@@ -18,29 +18,9 @@ bench_users "$T" "$USERS"
 
 bench_conf "udp:127.0.0.1:27060"
 
-cat >"$T/kamailio.cfg" <<CFG
-#!KAMAILIO
-debug=0
-log_stderror=yes
-children=2
-listen=udp:127.0.0.1:27070
-mpath="$KAMAILIO_MODULES"
-loadmodule "sl.so"
-loadmodule "tm.so"
-loadmodule "pv.so"
-loadmodule "maxfwd.so"
-loadmodule "textops.so"
-loadmodule "siputils.so"
-loadmodule "usrloc.so"
-loadmodule "registrar.so"
-loadmodule "db_text.so"
-loadmodule "auth.so"
-loadmodule "auth_db.so"
+kamailio_cfg usrloc registrar
+cat >>"$T/kamailio.cfg" <<CFG
 modparam("usrloc", "db_mode", 0)
-modparam("auth_db", "db_url", "text://$T/dbtext")
-modparam("auth_db", "calculate_ha1", 0)
-modparam("auth_db", "password_column", "ha1")
-modparam("auth_db", "load_credentials", "")
 request_route {
 	if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
 	if (is_method("REGISTER")) {
