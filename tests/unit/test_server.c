@@ -83,17 +83,8 @@ extract(const char *resp, const char *key, char *dst, size_t n)
 static const char *
 auth_header(const char *user, const char *pw, const char *nonce, const char *nc)
 {
-	static char h[1024];
-	char ha1[DIGEST_MAX_HEX + 1], resp[DIGEST_MAX_HEX + 1];
-	digest_ha1(DIGEST_MD5, S(user), S("example.org"), S(pw), ha1);
-	struct digest_input in = { .alg = { DIGEST_MD5, false }, .ha1 = S(ha1),
-		.nonce = S(nonce), .cnonce = S("abc"), .nc = S(nc), .qop = S("auth"),
-		.method = S("REGISTER"), .uri = S("sip:127.0.0.1:5060") };
-	digest_response(&in, resp);
-	snprintf(h, sizeof(h), "Authorization: Digest username=\"%s\", realm=\"example.org\", "
-	    "nonce=\"%s\", uri=\"sip:127.0.0.1:5060\", response=\"%s\", algorithm=MD5, "
-	    "cnonce=\"abc\", nc=%s, qop=auth\r\n", user, nonce, resp, nc);
-	return h;
+	return test_digest_line("Authorization", user, pw, nonce, nc, "REGISTER",
+	    "sip:127.0.0.1:5060");
 }
 
 static void

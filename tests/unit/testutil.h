@@ -15,6 +15,7 @@
 
 #include "core/config.h"
 #include "core/slice.h"
+#include "guard/digest.h"
 
 #define S(lit) slice_cstr(lit)
 
@@ -56,6 +57,25 @@ test_config_example_org(struct config *cfg)
 		free(cfg->auth_domains[i]);
 	cfg->auth_domains[0] = strdup("example.org");
 	cfg->n_auth_domains = 1;
+}
+
+/* A header line "HDR: Digest ...\r\n" answering nonce for user@example.org
+ * (MD5, qop=auth, cnonce "abc"), into a static buffer. */
+static inline const char *
+test_digest_line(const char *hdr, const char *user, const char *pw, const char *nonce,
+    const char *nc, const char *method, const char *uri)
+{
+	static char h[1024];
+	char ha1[DIGEST_MAX_HEX + 1], resp[DIGEST_MAX_HEX + 1];
+	digest_ha1(DIGEST_MD5, S(user), S("example.org"), S(pw), ha1);
+	struct digest_input in = { .alg = { DIGEST_MD5, false }, .ha1 = S(ha1),
+		.nonce = S(nonce), .cnonce = S("abc"), .nc = S(nc), .qop = S("auth"),
+		.method = S(method), .uri = S(uri) };
+	digest_response(&in, resp);
+	snprintf(h, sizeof(h), "%s: Digest username=\"%s\", realm=\"example.org\", "
+	    "nonce=\"%s\", uri=\"%s\", response=\"%s\", algorithm=MD5, "
+	    "cnonce=\"abc\", nc=%s, qop=auth\r\n", hdr, user, nonce, uri, resp, nc);
+	return h;
 }
 
 #endif
