@@ -715,8 +715,10 @@ proxy_request(struct proxy *p, const struct sip_msg *m, const struct sip_packet 
 			reply(p, &r, NULL, 482, "Loop Detected");
 		return PROXY_DONE;
 	}
-	bool register_local = slice_eq_cstr(m->method, "REGISTER");
-	if (!register_local && !r.ack && (max_forwards(m) == 0 ||
+	/* A REGISTER ends here (we are the registrar) unless register = forward:
+	 * only what goes on is a hop that spends Max-Forwards. */
+	bool goes_on = !slice_eq_cstr(m->method, "REGISTER") || p->cfg->register_forward;
+	if (goes_on && !r.ack && (max_forwards(m) == 0 ||
 	    fwd_via_count(m) > PROXY_MAX_VIA)) {
 		p->st.too_many_hops++;
 		reply(p, &r, NULL, 483, "Too Many Hops");
@@ -770,9 +772,12 @@ proxy_route(struct proxy *p, const struct sip_msg *m, const struct sip_packet *p
 	}
 	if (strcmp(d->owner, acct) != 0) {
 		p->st.not_yours++;
+		/* Both accounts hold a user name as the network sent it. */
+		char who[LOG_ESCAPED_SIZE(DIALOG_OWNER_MAX)], owner[LOG_ESCAPED_SIZE(DIALOG_OWNER_MAX)];
 		log_info("SIP from %s: %s sent %.*s in a dialog of %s: refused",
-		    addr_str(pkt->remote, as, sizeof(as)), acct, (int)m->method.n, m->method.p,
-		    d->owner);
+		    addr_str(pkt->remote, as, sizeof(as)),
+		    log_escape(slice_cstr(acct), who, sizeof(who)), (int)m->method.n, m->method.p,
+		    log_escape(slice_cstr(d->owner), owner, sizeof(owner)));
 		reply(p, &r, NULL, 403, "Forbidden (not a party to this dialog)");
 		return;
 	}

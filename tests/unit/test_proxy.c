@@ -267,6 +267,13 @@ test_retransmit_failover_timeout(void **state)
 	assert_int_equal(count_to(&up1, "INVITE", 0), 1);
 	const char *second = last_to(&up1);
 	assert_string_not_equal(our_branch(second), b0);
+	/* While it is down, a new call goes to the other upstream first. */
+	struct sip_flow other = phone;
+	addr_parse(S("127.0.0.10:40000"), &other.remote);
+	size_t mark = nsent;
+	deliver(&other, invite("z9hG4bK-b2", authorize(), ""), 101200);
+	assert_int_equal(count_to(&up1, "INVITE", mark), 1);
+	assert_int_equal(count_to(&up0, "INVITE", mark), 0);
 	/* The first upstream is down now: a late answer from it is ignored. */
 	size_t before = nsent;
 	deliver(&up0, answer(b0, 180, "Ringing", "INVITE"), 101100);
@@ -293,26 +300,27 @@ test_cancel_waits_for_provisional(void **state)
 	(void)state;
 	nsent = 0;
 	const char *auth = authorize();
-	/* upstream 0 was marked down by the previous test's silence: the proxy
-	 * starts with upstream 1 while that lasts. */
-	deliver(&phone, invite("z9hG4bK-c", auth, ""), 200000);
-	struct sip_flow *up = count_to(&up0, "INVITE", 0) ? &up0 : &up1;
+	/* Upstream 0 fell silent at 101 s (previous test); 30 s later it is
+	 * first again. */
+	deliver(&phone, invite("z9hG4bK-c", auth, ""), 150000);
+	assert_int_equal(count_to(&up1, "INVITE", 0), 0);
+	struct sip_flow *up = &up0;
 	char br[64];
 	snprintf(br, sizeof(br), "%s", our_branch(last_to(up)));
 	const char *cancel = "CANCEL sip:600@example.org SIP/2.0\r\n"
 	    "Via: SIP/2.0/UDP 10.1.1.1:5062;branch=z9hG4bK-c;rport\r\n"
 	    "From: <sip:user1@example.org>;tag=ft\r\nTo: <sip:600@example.org>\r\n"
 	    "Call-ID: call-1\r\nCSeq: 2 CANCEL\r\nContent-Length: 0\r\n\r\n";
-	deliver(&phone, cancel, 200100);
+	deliver(&phone, cancel, 150100);
 	assert_int_equal(count_to(&phone, "SIP/2.0 200 OK", 0), 1);
 	/* RFC 3261 9.1: no CANCEL before a provisional response. */
 	assert_int_equal(count_to(up, "CANCEL", 0), 0);
-	deliver(up, answer(br, 100, "Trying", "INVITE"), 200200);
+	deliver(up, answer(br, 100, "Trying", "INVITE"), 150200);
 	assert_int_equal(count_to(up, "CANCEL sip:600@example.org SIP/2.0", 0), 1);
 	assert_non_null(strstr(last_to(up), br));
-	deliver(up, answer(br, 200, "OK", "CANCEL"), 200300);
+	deliver(up, answer(br, 200, "OK", "CANCEL"), 150300);
 	size_t before = nsent;
-	deliver(up, answer(br, 487, "Request Terminated", "INVITE"), 200400);
+	deliver(up, answer(br, 487, "Request Terminated", "INVITE"), 150400);
 	assert_int_equal(count_to(up, "ACK sip:600@example.org SIP/2.0", before), 1);
 	assert_int_equal(count_to(&phone, "SIP/2.0 487 Request Terminated", before), 1);
 	/* A CANCEL for nothing: 481. */
@@ -320,7 +328,7 @@ test_cancel_waits_for_provisional(void **state)
 	    "Via: SIP/2.0/UDP 10.1.1.1:5062;branch=z9hG4bK-none;rport\r\n"
 	    "From: <sip:user1@example.org>;tag=ft\r\nTo: <sip:600@example.org>\r\n"
 	    "Call-ID: call-9\r\nCSeq: 2 CANCEL\r\nContent-Length: 0\r\n\r\n";
-	deliver(&phone, stray, 200500);
+	deliver(&phone, stray, 150500);
 	assert_true(strncmp(last_to(&phone), "SIP/2.0 481 ", 12) == 0);
 }
 
