@@ -231,5 +231,9 @@ grep -q "^Path: <sip:127.0.0.1:$PORT;lr>" <<<"$reg" || fail "no Path toward us i
 grep -q '^P-Asserted-Identity: <sip:u3@example.org>' <<<"$reg" || fail "no asserted identity: $reg"
 grep -qi '^Authorization' <<<"$reg" && fail "our credentials reached the PBX"
 grep -q '^Record-Route' <<<"$reg" && fail "a REGISTER got a Record-Route"
-pass "register = forward: the PBX got the REGISTER with Path and the asserted identity, the phone its 200"
+n=$(grep -c '^REGISTER ' "$T/sink.msg")
+r=$($UA request $PORT REGISTER --src 127.0.0.5 --user u3 --pw pw-u3-Secret --ruri sip:u3@example.org --mf 0)
+[ "$r" = "status 483" ] || fail "a REGISTER with Max-Forwards 0 to be forwarded: $r, want 483"
+[ "$(grep -c '^REGISTER ' "$T/sink.msg")" = "$n" ] || fail "the Max-Forwards 0 REGISTER reached the PBX"
+pass "register = forward: the PBX got the REGISTER with Path and the asserted identity, the phone its 200; Max-Forwards 0 gets 483"
 stop_daemon
