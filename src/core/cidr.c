@@ -112,8 +112,8 @@ netmask_bits(struct slice s, unsigned *bits)
 	return true;
 }
 
-bool
-cidr_parse(struct slice s, struct cidr *c, const char **why)
+static bool
+cidr_parse_mode(struct slice s, struct cidr *c, const char **why, bool strict)
 {
 	struct slice t = slice_trim(s), len, host = slice_cut(t, '/', &len);
 	bool has_len = host.n < t.n;
@@ -140,7 +140,7 @@ cidr_parse(struct slice s, struct cidr *c, const char **why)
 		bits += 96;
 	masked = k;
 	mask_bits(&masked, bits);
-	if (!ipkey_eq(&masked, &k)) {
+	if (strict && !ipkey_eq(&masked, &k)) {
 		*why = "host bits set below the prefix length";
 		return false;
 	}
@@ -165,4 +165,16 @@ cidr_str(const struct cidr *c, char *dst, size_t dstsz)
 	snprintf(dst, dstsz, "%s/%u", ipkey_str(&c->net, h, sizeof(h)),
 	    v4 ? c->bits - 96u : c->bits);
 	return dst;
+}
+
+bool
+cidr_parse(struct slice s, struct cidr *c, const char **why)
+{
+	return cidr_parse_mode(s, c, why, true);
+}
+
+bool
+cidr_parse_masked(struct slice s, struct cidr *c, const char **why)
+{
+	return cidr_parse_mode(s, c, why, false);
 }

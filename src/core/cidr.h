@@ -37,6 +37,9 @@ uint64_t ipkey_hash(const struct ipkey *k, uint64_t seed);
 /* "10.0.0.0/8", "2001:db8::/32", "192.0.2.1" (/32), "::1" (/128),
  * or the Asterisk form "10.0.0.0/255.0.0.0". Host bits must be zero. */
 bool cidr_parse(struct slice s, struct cidr *c, const char **why);
+/* The same, masking host bits away as Asterisk's permit/deny do, so an
+ * existing "permit=209.16.236.73/255.255.255.0" reads as it always did. */
+bool cidr_parse_masked(struct slice s, struct cidr *c, const char **why);
 bool cidr_match(const struct cidr *c, const struct ipkey *k);
 const char *cidr_str(const struct cidr *c, char *dst, size_t dstsz);
 

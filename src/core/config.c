@@ -27,7 +27,7 @@ const char config_embedded_default[] =
 	"tls:127.0.0.1:5061\n";
 
 /* Sections kept for later parts of pbxguard: named, so the error is clear. */
-static const char *const later_sections[] = { "manager", "iax2", "http",
+static const char *const later_sections[] = { "iax2", "http",
 	"password-policy", "voicemail-policy", "watch", NULL };
 
 struct ctx {
@@ -40,6 +40,7 @@ struct ctx {
 	const char *mem;	/* embedded text instead of f */
 	size_t mempos;
 	bool agents_set;	/* scanner-user-agents given, even empty */
+	bool manager_seen;	/* a [manager] key was read */
 };
 
 static void
@@ -122,6 +123,21 @@ config_defaults(struct config *c)
 	c->pike_bantime = 120;
 	c->max_tracked = 65536;
 	c->nftables = NFT_AUTO;
+
+	/* Asterisk's manager.conf defaults, the seed's TLS ones, loopback. */
+	addr_parse(slice_cstr("127.0.0.1:5038"), &c->ami.bind);
+	addr_parse(slice_cstr("127.0.0.1:5039"), &c->ami.tls_bind);
+	c->ami.hello_timeout_ms = 500;
+	c->ami.accept_encrypted = true;
+	c->ami.accept_unencrypted = true;
+	c->ami.authtimeout = 30;
+	c->ami.authlimit = 50;
+	c->ami.max_sessions = 256;
+	c->ami.displayconnects = true;
+	c->ami.allowmultiplelogin = true;
+	snprintf(c->ami.version, sizeof(c->ami.version), "%s", CONFIG_AMI_VERSION);
+	c->ami.acl = CONFIG_NO_ACL;
+	c->ami.upstream_verify = true;
 }
 
 /* Scanners that name themselves; a User-Agent is only ever a hint. */
@@ -746,6 +762,99 @@ set_acl(struct ctx *x, const char *section, const char *k, const char *v)
 	g->rules[g->n++] = r;
 }
 
+/* "HOST:PORT" or Asterisk's bindaddr with the port given apart. */
+static bool
+parse_manager_addr(struct ctx *x, const char *k, const char *v, unsigned port, struct addr *a)
+{
+	struct slice s = slice_trim(slice_cstr(v));
+	if (addr_parse(s, a))
+		return true;
+	if (s.n && s.p[0] == '[' && s.p[s.n - 1] == ']')
+		s = slice_sub(s, 1, s.n - 2);
+	if (addr_from_host(s, port, a))
+		return true;
+	error(x, "%s: expected a numeric address, optionally with :PORT, got '%s'", k, v);
+	return false;
+}
+
+static void
+set_manager(struct ctx *x, const char *k, const char *v)
+{
+	struct config_manager *m = &x->c->ami;
+	unsigned port;
+
+	m->enabled = m->enabled || !x->manager_seen;
+	x->manager_seen = true;
+	if (strcmp(k, "enabled") == 0) {
+		parse_bool(x, k, v, &m->enabled);
+	} else if (strcmp(k, "port") == 0) {
+		if (parse_uint(x, k, v, 1, 65535, &port))
+			addr_from_host(slice_cstr(addr_host_str(&m->bind, (char[ADDR_STRLEN]){ 0 },
+			    ADDR_STRLEN)), port, &m->bind);
+	} else if (strcmp(k, "bindaddr") == 0) {
+		parse_manager_addr(x, k, v, addr_port(&m->bind), &m->bind);
+	} else if (strcmp(k, "tlsenable") == 0) {
+		parse_bool(x, k, v, &m->tls_only_listener);
+	} else if (strcmp(k, "tlsbindaddr") == 0) {
+		parse_manager_addr(x, k, v, 5039, &m->tls_bind);
+	} else if (strcmp(k, "sslclienthellotimeout") == 0) {
+		parse_uint(x, k, v, 0, 60000, &m->hello_timeout_ms);
+	} else if (strcmp(k, "acceptencryptedconnection") == 0) {
+		parse_bool(x, k, v, &m->accept_encrypted);
+	} else if (strcmp(k, "acceptunencryptedconnection") == 0) {
+		parse_bool(x, k, v, &m->accept_unencrypted);
+	} else if (strcmp(k, "allowplaintextlogin") == 0) {
+		parse_bool(x, k, v, &m->plaintext_login);
+	} else if (strcmp(k, "certfile") == 0 || strcmp(k, "tlscertfile") == 0 ||
+	    strcmp(k, "certdir") == 0) {
+		/* certdir: the seed's name, which holds the path of server.pem */
+		parse_str(x, k, v, m->cert, sizeof(m->cert));
+	} else if (strcmp(k, "tlsprivatekey") == 0) {
+		parse_str(x, k, v, m->key, sizeof(m->key));
+	} else if (strcmp(k, "users") == 0) {
+		parse_str(x, k, v, m->users, sizeof(m->users));
+	} else if (strcmp(k, "authtimeout") == 0) {
+		parse_uint(x, k, v, 1, 3600, &m->authtimeout);
+	} else if (strcmp(k, "authlimit") == 0) {
+		parse_uint(x, k, v, 1, 100000, &m->authlimit);
+	} else if (strcmp(k, "max-sessions") == 0) {
+		parse_uint(x, k, v, 1, 100000, &m->max_sessions);
+	} else if (strcmp(k, "displayconnects") == 0) {
+		parse_bool(x, k, v, &m->displayconnects);
+	} else if (strcmp(k, "allowmultiplelogin") == 0) {
+		parse_bool(x, k, v, &m->allowmultiplelogin);
+	} else if (strcmp(k, "version") == 0) {
+		if (parse_str(x, k, v, m->version, sizeof(m->version)) &&
+		    (!*v || strpbrk(v, " \t\r\n")))
+			error(x, "version: expected one word, like 9.0.0, got '%s'", v);
+	} else if (strcmp(k, "acl") == 0) {
+		parse_str(x, k, v, m->acl_name, sizeof(m->acl_name));
+	} else if (strcmp(k, "upstream") == 0) {
+		struct slice s = slice_trim(slice_cstr(v));
+		m->has_upstream = false;
+		if (s.n == 0)
+			return;
+		m->upstream_tls = slice_startswith_case(s, "tls:");
+		if (m->upstream_tls || slice_startswith_case(s, "tcp:"))
+			s = slice_sub(s, 4, s.n - 4);
+		if (!addr_parse(s, &m->upstream) || addr_port(&m->upstream) == 0)
+			error(x, "upstream: expected [tcp:|tls:]ADDR:PORT with a numeric address "
+			    "(Asterisk's AMI), got '%s'", v);
+		else
+			m->has_upstream = true;
+	} else if (strcmp(k, "upstream-username") == 0) {
+		parse_str(x, k, v, m->upstream_user, sizeof(m->upstream_user));
+	} else if (strcmp(k, "upstream-secret") == 0) {
+		parse_str(x, k, v, m->upstream_secret, sizeof(m->upstream_secret));
+	} else if (strcmp(k, "upstream-cafile") == 0) {
+		parse_str(x, k, v, m->upstream_ca, sizeof(m->upstream_ca));
+	} else if (strcmp(k, "upstream-tls-verify") == 0) {
+		parse_bool(x, k, v, &m->upstream_verify);
+	} else {
+		error(x, "[manager]: unknown key '%s'", k);
+	}
+}
+
 static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -765,6 +874,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 		set_bans(x, name, value);
 	} else if (strncmp(section, "acl:", 4) == 0) {
 		set_acl(x, section, name, value);
+	} else if (strcmp(section, "manager") == 0) {
+		set_manager(x, name, value);
 	} else {
 		for (int i = 0; later_sections[i]; i++)
 			if (strcmp(section, later_sections[i]) == 0) {
@@ -881,13 +992,48 @@ check_upstreams(struct ctx *x)
 }
 
 static void
+check_manager(struct ctx *x)
+{
+	struct config_manager *m = &x->c->ami;
+	char as[ADDR_STRLEN];
+
+	if (!m->enabled)
+		return;
+	if (!m->accept_encrypted && !m->accept_unencrypted)
+		error(x, "[manager]: acceptencryptedconnection and acceptunencryptedconnection are "
+		    "both no: no client could connect");
+	if (m->tls_only_listener && addr_equal(&m->tls_bind, &m->bind))
+		error(x, "[manager] tlsbindaddr %s is the plain listener's address",
+		    addr_str(&m->tls_bind, as, sizeof(as)));
+	if (m->acl_name[0] &&
+	    (m->acl = config_find_acl(x->c, slice_cstr(m->acl_name))) == CONFIG_NO_ACL)
+		error(x, "[manager] acl=%s: no [acl:%s] section", m->acl_name, m->acl_name);
+	if (m->has_upstream) {
+		if (!m->upstream_user[0] || !m->upstream_secret[0])
+			error(x, "[manager] upstream needs upstream-username and upstream-secret "
+			    "(an account in Asterisk's manager.conf, read = all, write = all)");
+		if (addr_equal(&m->upstream, &m->bind) ||
+		    (m->tls_only_listener && addr_equal(&m->upstream, &m->tls_bind)))
+			error(x, "[manager] upstream %s is our own listener: it would loop",
+			    addr_str(&m->upstream, as, sizeof(as)));
+		if (m->upstream_tls && m->upstream_verify && !m->upstream_ca[0])
+			error(x, "[manager] upstream over tls needs upstream-cafile (the CA or the "
+			    "certificate of Asterisk's AMI) or upstream-tls-verify = no");
+	}
+	if (m->authlimit > m->max_sessions)
+		warning(x, "[manager] authlimit %u is above max-sessions %u", m->authlimit,
+		    m->max_sessions);
+}
+
+static void
 finish(struct ctx *x)
 {
 	struct config *c = x->c;
 
 	x->line = 0;
-	if (c->n_transports == 0)
-		error(x, "[sip] transports: no listener configured");
+	if (c->n_transports == 0 && !c->ami.enabled)
+		error(x, "no listener configured: give [sip] transports or a [manager] section");
+	check_manager(x);
 	if (c->n_auth_domains == 0 && c->auth_enabled)
 		warning(x, "auth-domains is empty: every request will be rejected");
 	if (!c->auth_enabled)
@@ -948,6 +1094,19 @@ finish(struct ctx *x)
 	    (size_t)snprintf(c->control_socket, sizeof(c->control_socket), "%s/control.sock",
 	    c->statedir) >= sizeof(c->control_socket))
 		error(x, "statedir: path too long");
+	if (!c->ami.users[0] &&
+	    (size_t)snprintf(c->ami.users, sizeof(c->ami.users), "%s/manager.conf", c->statedir) >=
+	    sizeof(c->ami.users))
+		error(x, "statedir: path too long");
+	/* The AMI shares the SIP certificate unless told otherwise; a certfile
+	 * alone is Asterisk's combined PEM (its tlsprivatekey defaults to it). */
+	if (!c->ami.cert[0]) {
+		snprintf(c->ami.cert, sizeof(c->ami.cert), "%s", c->tls_cert);
+		if (!c->ami.key[0])
+			snprintf(c->ami.key, sizeof(c->ami.key), "%s", c->tls_key);
+	} else if (!c->ami.key[0]) {
+		snprintf(c->ami.key, sizeof(c->ami.key), "%s", c->ami.cert);
+	}
 	if (!c->security_log[0] &&
 	    (size_t)snprintf(c->security_log, sizeof(c->security_log), "%s/security.log",
 	    c->statedir) >= sizeof(c->security_log))

@@ -48,6 +48,8 @@ enum nft_mode { NFT_AUTO, NFT_YES, NFT_NO };
 #define CONFIG_MAX_CIDRS 256
 #define CONFIG_MAX_AGENTS 32
 #define CONFIG_MAX_UPSTREAMS 8
+/* The AMI greeting's version when no upstream gave its own: Asterisk 20's. */
+#define CONFIG_AMI_VERSION "9.0.0"
 
 /* [sip] upstream: the PBX behind us, reached over UDP (failover in order). */
 struct upstream_spec {
@@ -131,6 +133,37 @@ struct config {
 
 	struct acl_group acls[CONFIG_MAX_ACLS];
 	size_t n_acls;
+
+	/* [manager]: the AMI front door, Asterisk's manager.conf names */
+	struct config_manager {
+		bool enabled;			/* the section is there (enabled = no: off) */
+		struct addr bind;		/* bindaddr + port */
+		bool tls_only_listener;		/* tlsenable: a second, TLS-only port */
+		struct addr tls_bind;		/* tlsbindaddr (port 5039 if not given) */
+		unsigned hello_timeout_ms;	/* sslclienthellotimeout */
+		bool accept_encrypted;		/* acceptencryptedconnection */
+		bool accept_unencrypted;	/* acceptunencryptedconnection */
+		bool plaintext_login;		/* allowplaintextlogin: Secret over TCP */
+		char cert[PATH_MAX];		/* certfile (tlscertfile); empty: [sip]'s */
+		char key[PATH_MAX];		/* tlsprivatekey; empty: certfile's or [sip]'s */
+		char users[PATH_MAX];		/* manager.conf-style; empty: <statedir>/manager.conf */
+		unsigned authtimeout;		/* s to log in */
+		unsigned authlimit;		/* unauthenticated sessions at once */
+		unsigned max_sessions;		/* sessions at once, logged in or not */
+		bool displayconnects;
+		bool allowmultiplelogin;
+		char version[32];		/* greeting when no upstream said its own */
+		int acl;			/* the listener's [acl:NAME], or CONFIG_NO_ACL */
+		char acl_name[32];
+		/* upstream: Asterisk's AMI, reached with a service account */
+		bool has_upstream;
+		struct addr upstream;
+		bool upstream_tls;
+		char upstream_user[80];
+		char upstream_secret[256];
+		char upstream_ca[PATH_MAX];	/* verifies Asterisk's certificate (TLS) */
+		bool upstream_verify;		/* upstream-tls-verify */
+	} ami;
 };
 
 struct config_errors {

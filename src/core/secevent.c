@@ -10,6 +10,8 @@
 #include "core/log.h"
 
 static FILE *seclog;
+static secevent_sink sink;
+static void *sink_arg;
 
 static const char *const names[] = {
 	[SECEVENT_SUCCESSFUL_AUTH] = "SuccessfulAuth",
@@ -18,6 +20,9 @@ static const char *const names[] = {
 	[SECEVENT_INVALID_PASSWORD] = "InvalidPassword",
 	[SECEVENT_REQUEST_BAD_FORMAT] = "RequestBadFormat",
 	[SECEVENT_FAILED_ACL] = "FailedACL",
+	[SECEVENT_REQUEST_NOT_ALLOWED] = "RequestNotAllowed",
+	[SECEVENT_INVALID_TRANSPORT] = "InvalidTransport",
+	[SECEVENT_SESSION_LIMIT] = "SessionLimit",
 	[SECEVENT_BAN] = "Ban",
 	[SECEVENT_UNBAN] = "Unban",
 };
@@ -62,10 +67,12 @@ secevent_close(void)
 	seclog = NULL;
 }
 
-/* Appends to a bounded buffer; a line that does not fit is cut, never overrun. */
+/* Appends to a bounded buffer; a line that does not fit is cut, never overrun.
+ * ami: "Key: value\r\n" fields instead of the log's ,Key="value". */
 struct out {
 	char *p;
 	size_t n, cap;
+	bool ami;
 };
 
 static void
@@ -82,11 +89,11 @@ put(struct out *o, const char *s)
 static void
 put_field(struct out *o, const char *key, const char *val)
 {
-	put(o, ",");
+	put(o, o->ami ? "" : ",");
 	put(o, key);
-	put(o, "=\"");
+	put(o, o->ami ? ": " : "=\"");
 	put(o, val);
-	put(o, "\"");
+	put(o, o->ami ? "\r\n" : "\"");
 }
 
 static void
@@ -107,23 +114,76 @@ put_addr(struct out *o, const char *key, const char *transport, const struct add
 	put_field(o, key, buf);
 }
 
+/* The fields after the event's name, shared by both forms. */
+static void
+put_fields(struct out *o, const struct secevent *ev)
+{
+	char tv[64];
+	struct timeval now;
+	struct tm tm;
+
+	gettimeofday(&now, NULL);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(tv, sizeof(tv), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(tv + strlen(tv), sizeof(tv) - strlen(tv), ".%06ld+0000", (long)now.tv_usec);
+	put_field(o, "EventTV", tv);
+	bool info = informational(ev->type);
+	put_field(o, "Severity", info ? "Informational" : "Error");
+	put_field(o, "Service", ev->service ? ev->service : "SIP");
+	put_field(o, "EventVersion", ev->type == SECEVENT_SUCCESSFUL_AUTH ? "2" : "1");
+	put_untrusted(o, "AccountID", ev->account);
+	put_untrusted(o, "SessionID", ev->session);
+	put_addr(o, "LocalAddress", ev->transport, ev->local);
+	put_addr(o, "RemoteAddress", ev->transport, ev->remote);
+	switch (ev->type) {
+	case SECEVENT_SUCCESSFUL_AUTH:
+		put_field(o, "UsingPassword", ev->by_certificate ? "0" : "1");
+		break;
+	case SECEVENT_CHALLENGE_RESPONSE_FAILED:
+		put_untrusted(o, "Challenge", ev->challenge);
+		put_untrusted(o, "ReceivedChallenge", ev->received_challenge);
+		put_untrusted(o, "ReceivedHash", ev->received_hash);
+		break;
+	case SECEVENT_REQUEST_BAD_FORMAT:
+	case SECEVENT_REQUEST_NOT_ALLOWED:
+		put_untrusted(o, "RequestType", ev->request_type);
+		put_untrusted(o, "RequestParams", ev->request_params);
+		break;
+	case SECEVENT_FAILED_ACL:
+		put_field(o, "ACLName", ev->acl_name ? ev->acl_name : "");
+		break;
+	case SECEVENT_INVALID_TRANSPORT:
+		put_field(o, "AttemptedTransport",
+		    ev->attempted_transport ? ev->attempted_transport : "");
+		break;
+	case SECEVENT_BAN: {
+		char secs[16];
+		snprintf(secs, sizeof(secs), "%u", ev->ban_seconds);
+		put_field(o, "BanTime", secs);
+		put_field(o, "Reason", ev->reason ? ev->reason : "");
+		break;
+	}
+	case SECEVENT_UNBAN:
+		put_field(o, "Reason", ev->reason ? ev->reason : "");
+		break;
+	default:
+		break;
+	}
+}
+
 size_t
 secevent_format(const struct secevent *ev, char *dst, size_t dstsz)
 {
-	struct out o = { dst, 0, dstsz };
-	char tv[64], when[32], sid[24];
-	struct timeval now;
+	struct out o = { dst, 0, dstsz, false };
+	char when[32], sid[24];
+	time_t now = time(NULL);
 	struct tm tm;
 
 	if (dstsz == 0)
 		return 0;
 	dst[0] = '\0';
-	gettimeofday(&now, NULL);
-	gmtime_r(&now.tv_sec, &tm);
+	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	strftime(tv, sizeof(tv), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(tv + strlen(tv), sizeof(tv) - strlen(tv), ".%06ld+0000", (long)now.tv_usec);
-
 	snprintf(sid, sizeof(sid), "%ld", (long)getpid());
 	put(&o, "[");
 	put(&o, when);
@@ -132,45 +192,33 @@ secevent_format(const struct secevent *ev, char *dst, size_t dstsz)
 	put(&o, "] pbxguard: SecurityEvent=\"");
 	put(&o, names[ev->type]);
 	put(&o, "\"");
-	put_field(&o, "EventTV", tv);
-	bool info = informational(ev->type);
-	put_field(&o, "Severity", info ? "Informational" : "Error");
-	put_field(&o, "Service", ev->service ? ev->service : "SIP");
-	put_field(&o, "EventVersion", ev->type == SECEVENT_SUCCESSFUL_AUTH ? "2" : "1");
-	put_untrusted(&o, "AccountID", ev->account);
-	put_untrusted(&o, "SessionID", ev->session);
-	put_addr(&o, "LocalAddress", ev->transport, ev->local);
-	put_addr(&o, "RemoteAddress", ev->transport, ev->remote);
-	switch (ev->type) {
-	case SECEVENT_SUCCESSFUL_AUTH:
-		put_field(&o, "UsingPassword", ev->by_certificate ? "0" : "1");
-		break;
-	case SECEVENT_CHALLENGE_RESPONSE_FAILED:
-		put_untrusted(&o, "Challenge", ev->challenge);
-		put_untrusted(&o, "ReceivedChallenge", ev->received_challenge);
-		put_untrusted(&o, "ReceivedHash", ev->received_hash);
-		break;
-	case SECEVENT_REQUEST_BAD_FORMAT:
-		put_untrusted(&o, "RequestType", ev->request_type);
-		put_untrusted(&o, "RequestParams", ev->request_params);
-		break;
-	case SECEVENT_FAILED_ACL:
-		put_field(&o, "ACLName", ev->acl_name ? ev->acl_name : "");
-		break;
-	case SECEVENT_BAN: {
-		char secs[16];
-		snprintf(secs, sizeof(secs), "%u", ev->ban_seconds);
-		put_field(&o, "BanTime", secs);
-		put_field(&o, "Reason", ev->reason ? ev->reason : "");
-		break;
-	}
-	case SECEVENT_UNBAN:
-		put_field(&o, "Reason", ev->reason ? ev->reason : "");
-		break;
-	default:
-		break;
-	}
+	put_fields(&o, ev);
 	return o.n;
+}
+
+size_t
+secevent_format_ami(const struct secevent *ev, char *dst, size_t dstsz)
+{
+	struct out o = { dst, 0, dstsz, true };
+
+	if (dstsz < 3)
+		return 0;
+	dst[0] = '\0';
+	put(&o, "Event: ");
+	put(&o, names[ev->type]);
+	put(&o, "\r\nPrivilege: security,all\r\n");
+	o.cap -= 2; /* the blank line that ends the event always fits */
+	put_fields(&o, ev);
+	o.cap += 2;
+	put(&o, "\r\n");
+	return o.n;
+}
+
+void
+secevent_set_sink(secevent_sink fn, void *arg)
+{
+	sink = fn;
+	sink_arg = arg;
 }
 
 void
@@ -188,4 +236,6 @@ secevent_emit(const struct secevent *ev)
 	const char *rest = strchr(line, ']');
 	log_msg(info ? LOG_INFO : LOG_NOTICE, "%s",
 	    rest ? rest + 2 : line);
+	if (sink)
+		sink(sink_arg, ev);
 }

@@ -20,6 +20,9 @@ enum secevent_type {
 	SECEVENT_INVALID_PASSWORD,
 	SECEVENT_REQUEST_BAD_FORMAT,
 	SECEVENT_FAILED_ACL,		/* Asterisk's, with ACLName */
+	SECEVENT_REQUEST_NOT_ALLOWED,	/* Asterisk's: RequestType, RequestParams */
+	SECEVENT_INVALID_TRANSPORT,	/* Asterisk's: AttemptedTransport */
+	SECEVENT_SESSION_LIMIT,		/* Asterisk's */
 	/* pbxguard's own, in the same format (fail2ban's filter ignores them): */
 	SECEVENT_BAN,
 	SECEVENT_UNBAN,
@@ -27,7 +30,7 @@ enum secevent_type {
 
 struct secevent {
 	enum secevent_type type;
-	const char *service;		/* "SIP" */
+	const char *service;		/* "SIP", "AMI" */
 	const char *transport;		/* "UDP", "TCP", "TLS" */
 	const struct addr *local, *remote;
 	struct slice account;		/* AccountID, as the peer gave it */
@@ -35,8 +38,9 @@ struct secevent {
 	struct slice challenge;		/* nonce we expected/issued */
 	struct slice received_challenge;/* nonce the peer answered */
 	struct slice received_hash;	/* the peer's response */
-	struct slice request_type;	/* RequestBadFormat: what was wrong */
+	struct slice request_type;	/* RequestBadFormat, RequestNotAllowed */
 	struct slice request_params;
+	const char *attempted_transport;/* InvalidTransport */
 	const char *acl_name;		/* FailedACL */
 	bool by_certificate;		/* SuccessfulAuth: UsingPassword="0" */
 	unsigned ban_seconds;		/* Ban */
@@ -49,6 +53,18 @@ bool secevent_open(const char *path);
 void secevent_close(void);
 /* Formats the line into dst (for tests); returns its length. */
 size_t secevent_format(const struct secevent *ev, char *dst, size_t dstsz);
+/*
+ * The same fields as an AMI event, the way Asterisk's manager delivers its
+ * security events ("Event: InvalidPassword", "Privilege: security,all",
+ * then "Key: Value" lines and the blank line that ends it).
+ */
+size_t secevent_format_ami(const struct secevent *ev, char *dst, size_t dstsz);
 void secevent_emit(const struct secevent *ev);
+/*
+ * One more reader of every event, after the log (the AMI front end hands
+ * them to users with read=security). NULL fn removes it.
+ */
+typedef void (*secevent_sink)(void *arg, const struct secevent *ev);
+void secevent_set_sink(secevent_sink fn, void *arg);
 
 #endif

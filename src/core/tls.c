@@ -247,6 +247,24 @@ make_self_signed(const struct tls_files *f, char *err, size_t errsz)
 		.sans = f->names, .nsans = f->nnames, .days = 825,
 	};
 	X509 *c = tls_make_cert(key, &rq, err, errsz);
+	if (c && strcmp(f->cert, f->key) == 0) {
+		/* One file for both, as Asterisk's server.pem: mode 0600, it holds a key. */
+		err[0] = '\0';
+		BIO *b = BIO_new(BIO_s_mem());
+		if (b && PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) == 1 &&
+		    PEM_write_bio_X509(b, c) == 1 && write_bio(f->cert, b, 0600, err, errsz) == 0) {
+			log_notice("TLS: no certificate was configured at %s: made a self-signed "
+			    "%s one for %s (825 days), with its key in the same file (mode 0600)",
+			    f->cert, f->rsa ? "RSA 3072" : "ECDSA P-256", rq.cn);
+			rc = 0;
+		} else if (!err[0]) {
+			snprintf(err, errsz, "%s: cannot encode the key and certificate", f->cert);
+		}
+		BIO_free(b);
+		X509_free(c);
+		EVP_PKEY_free(key);
+		return rc;
+	}
 	/* The key first: a certificate without its key would stop the next start. */
 	bool key_written = c && tls_write_key(f->key, key, err, errsz) == 0;
 	if (key_written && tls_write_cert(f->cert, c, err, errsz) < 0)

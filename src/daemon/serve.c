@@ -11,6 +11,8 @@
 
 #include <event2/event.h>
 
+#include "ami/server.h"
+
 #include "core/atomicfile.h"
 #include "core/config.h"
 #include "core/tls.h"
@@ -32,9 +34,11 @@ struct daemon {
 	struct guard *guard;
 	struct sip_server sip;
 	struct sip_transports *tp;
+	struct ami_server *ami;
 	struct control *ctl;
 	struct nft *nft;
 	SSL_CTX *tls;
+	SSL_CTX *ami_tls;
 	struct event_base *base;
 	struct event *sigs[3];
 	struct event *tick;
@@ -47,8 +51,13 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 
 	if (sig == SIGHUP) {
+		char why[1024];
 		log_notice("SIGHUP: re-reading the credential store");
 		guard_refresh(d->guard, true);
+		if (d->ami && !ami_server_reload(d->ami, why, sizeof(why)))
+			log_err("AMI: %s", why);
+		else if (d->ami)
+			log_notice("AMI: %s", why);
 		return;
 	}
 	log_notice("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -94,39 +103,146 @@ tls_names(const struct config *cfg, char names[][256], size_t max)
 	return n;
 }
 
-/* The TLS context, when a TLS listener is configured: the certificate is
- * made when missing (never replaced), then checked. */
+/* A server context for cert/key: made when both are missing (never
+ * replaced), then checked. create false (--check): nothing is made. */
 static bool
-start_tls(struct daemon *d, bool create)
+tls_context(struct daemon *d, const char *cert, const char *key, bool create, SSL_CTX **out)
 {
 	char names[40][256], err[768];
 	const char *np[40];
-	bool any = false;
 
-	for (size_t i = 0; i < d->cfg.n_transports; i++)
-		any |= d->cfg.transports[i].proto == TP_TLS;
-	if (!any)
-		return true;
 	size_t n = tls_names(&d->cfg, names, 40);
 	for (size_t i = 0; i < n; i++)
 		np[i] = names[i];
-	struct tls_files f = { d->cfg.tls_cert, d->cfg.tls_key, d->cfg.tls_ca, d->cfg.tls_cipher,
-		d->cfg.tls_rsa, np, n };
+	struct tls_files f = { cert, key, d->cfg.tls_ca, d->cfg.tls_cipher, d->cfg.tls_rsa, np, n };
 	if (!create && access(f.cert, F_OK) != 0 && access(f.key, F_OK) != 0)
 		return true; /* --check: serve will make them */
+	SSL_CTX *ctx = NULL;
 	if (tls_prepare(&f, err, sizeof(err)) < 0 ||
-	    !(d->tls = tls_server_ctx(&f, err, sizeof(err)))) {
+	    !(ctx = tls_server_ctx(&f, err, sizeof(err)))) {
 		log_err("%s", err);
 		return false;
 	}
-	long days = tls_days_left(d->tls);
+	long days = tls_days_left(ctx);
 	if (days < 0)
 		log_warn("TLS: the certificate %s EXPIRED %ld days ago: clients will refuse it; "
 		    "replace it (or remove it and its key to have a new self-signed one made)",
 		    f.cert, -days);
 	else if (days < 30)
 		log_warn("TLS: the certificate %s expires in %ld days: replace it soon", f.cert, days);
+	if (out)
+		*out = ctx;
+	else
+		SSL_CTX_free(ctx);
 	return true;
+}
+
+/* The SIP listeners' context, when one is TLS; the AMI's, when it may
+ * speak TLS (it shares [sip]'s certificate unless certfile says else). */
+static bool
+start_tls(struct daemon *d, bool create)
+{
+	bool any = false;
+	const struct config_manager *m = &d->cfg.ami;
+
+	for (size_t i = 0; i < d->cfg.n_transports; i++)
+		any |= d->cfg.transports[i].proto == TP_TLS;
+	if (any && !tls_context(d, d->cfg.tls_cert, d->cfg.tls_key, create,
+	    create ? &d->tls : NULL))
+		return false;
+	if (m->enabled && (m->accept_encrypted || m->tls_only_listener) &&
+	    !tls_context(d, m->cert, m->key, create, create ? &d->ami_tls : NULL))
+		return false;
+	return true;
+}
+
+/* ---- what pbxguard's AMI actions read from the rest of the daemon ------ */
+
+struct reg_emit {
+	ami_emit_fn emit;
+	void (*done)(void *);
+	void *ectx;
+	int64_t now;
+};
+
+static void
+reg_item(void *arg, const char *aor, const struct reg_binding *b)
+{
+	struct reg_emit *e = arg;
+	char num[32], as[ADDR_STRLEN + 8];
+	static const char *const tp[] = { "UDP", "TCP", "TLS" };
+
+	e->emit(e->ectx, "AOR", aor);
+	e->emit(e->ectx, "Contact", b->contact);
+	snprintf(num, sizeof(num), "%lld", (long long)(b->expires_at - e->now));
+	e->emit(e->ectx, "Expires", num);
+	snprintf(as, sizeof(as), "%s/", tp[b->flow.proto]);
+	addr_str(&b->flow.remote, as + 4, sizeof(as) - 4);
+	e->emit(e->ectx, "Source", as);
+	e->done(e->ectx);
+}
+
+static long
+hook_registrations(void *arg, ami_emit_fn emit, void (*done)(void *), void *ectx, char *why,
+    size_t whysz)
+{
+	struct daemon *d = arg;
+	struct reg_emit e = { emit, done, ectx, time(NULL) };
+	(void)why;
+	(void)whysz;
+	return (long)registrar_each(d->sip.reg, e.now, reg_item, &e);
+}
+
+static long
+hook_keys(void *arg, ami_emit_fn emit, void (*done)(void *), void *ectx, char *why,
+    size_t whysz)
+{
+	(void)arg;
+	(void)emit;
+	(void)done;
+	(void)ectx;
+	snprintf(why, whysz, "No key directory: IAX2 keys (inkeys, outkey) come with [iax2] "
+	    "keydir, which this version of pbxguard does not have yet");
+	return -1;
+}
+
+static bool
+hook_reload(void *arg, char *why, size_t whysz)
+{
+	struct daemon *d = arg;
+	char buf[768];
+
+	guard_refresh(d->guard, true);
+	bool ok = ami_server_reload(d->ami, buf, sizeof(buf));
+	snprintf(why, whysz, "%s%s; SIP accounts re-read from %s", ok ? "Reloaded: " : "",
+	    buf, d->cfg.file_path);
+	return ok;
+}
+
+static void
+hook_status(void *arg, ami_emit_fn emit, void *ectx)
+{
+	struct daemon *d = arg;
+	char num[32];
+
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)d->sip.n_requests);
+	emit(ectx, "SIPRequests", num);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)d->sip.n_auth_ok);
+	emit(ectx, "SIPAuthenticated", num);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)d->sip.n_auth_fail);
+	emit(ectx, "SIPRefused", num);
+	snprintf(num, sizeof(num), "%zu", registrar_count(d->sip.reg));
+	emit(ectx, "SIPRegisteredAORs", num);
+}
+
+static bool
+start_ami(struct daemon *d)
+{
+	struct ami_hooks h = { d, hook_registrations, hook_keys, hook_reload, hook_status };
+
+	if (!d->cfg.ami.enabled)
+		return true;
+	return (d->ami = ami_server_start(d->base, &d->cfg, d->guard, d->ami_tls, &h)) != NULL;
 }
 
 /* Bans from the state file, into the kernel when allowed; the control socket. */
@@ -184,7 +300,7 @@ cmd_serve(int argc, char **argv)
 	struct config_errors errs = { 0 };
 	const char *path = NULL;
 	bool check = false, verbose = false;
-	char err[512];
+	char err[1024];
 	int c, rc = 1;
 
 	memset(&d, 0, sizeof(d));
@@ -223,6 +339,19 @@ cmd_serve(int argc, char **argv)
 			store_free(s);
 			if (!start_tls(&d, false))
 				ok = false;
+			if (d.cfg.ami.enabled) {
+				struct mgr_users *u = mgr_users_load(d.cfg.ami.users, &d.cfg, err,
+				    sizeof(err));
+				if (!u) {
+					fprintf(stderr, "%s\n", err);
+					ok = false;
+				}
+				for (size_t i = 0; u && i < u->nwarn; i++)
+					fprintf(stderr, "warning: %s\n", u->warn[i]);
+				if (u && err[0])
+					fprintf(stderr, "warning: %s\n", err);
+				mgr_users_free(u);
+			}
 		}
 		rc = print_errors(&errs) || !ok ? 1 : 0;
 		if (rc == 0)
@@ -257,6 +386,8 @@ cmd_serve(int argc, char **argv)
 	if (!start_bans(&d) || !start_tls(&d, true))
 		goto out;
 	if (!(d.tp = sip_transports_start(d.base, &d.sip, &d.cfg, d.tls, d.cfg.embedded)))
+		goto out;
+	if (!start_ami(&d))
 		goto out;
 	size_t naccounts = d.store->ops->count(d.store->impl);
 	log_notice("pbxguard ready: configuration %s, %zu account%s from %s, security events to %s",
@@ -300,8 +431,10 @@ out:
 		guard_save_state(d.guard, time(NULL));
 	nft_stop(d.nft);
 	control_stop(d.ctl);
+	ami_server_stop(d.ami);
 	sip_transports_stop(d.tp);
 	SSL_CTX_free(d.tls);
+	SSL_CTX_free(d.ami_tls);
 	for (int i = 0; i < 3; i++)
 		if (d.sigs[i])
 			event_free(d.sigs[i]);

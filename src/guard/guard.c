@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "core/atomicfile.h"
 #include "core/log.h"
@@ -631,7 +632,7 @@ guard_report(struct guard *g, const struct guard_source *src, struct slice sessi
 	if (v->event == SECEVENT_FAILED_ACL)
 		ev.acl_name = v->acl_name;
 	ev.by_certificate = v->cert_subject[0] != '\0';
-	if (v->event == SECEVENT_REQUEST_BAD_FORMAT) {
+	if (v->event == SECEVENT_REQUEST_BAD_FORMAT || v->event == SECEVENT_REQUEST_NOT_ALLOWED) {
 		ev.request_type = v->request_type;
 		ev.request_params = slice_cstr(v->reason ? v->reason : "");
 	}
@@ -721,4 +722,118 @@ guard_set_enforcer(struct guard *g, bans_hook fn, void *arg)
 {
 	g->enforcer = fn;
 	g->enforcer_arg = arg;
+}
+
+/* ---- AMI logins -------------------------------------------------------- */
+
+void
+guard_ami_key(struct slice challenge, struct slice secret, char out[33])
+{
+	uint8_t md[16];
+	unsigned mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_md5(), NULL) ||
+	    !EVP_DigestUpdate(ctx, challenge.p, challenge.n) ||
+	    !EVP_DigestUpdate(ctx, secret.p, secret.n) || !EVP_DigestFinal_ex(ctx, md, &mdlen) ||
+	    mdlen != sizeof(md)) {
+		/* Fail closed: no key of 32 hex digits ever equals this. */
+		EVP_MD_CTX_free(ctx);
+		snprintf(out, 33, "-");
+		return;
+	}
+	EVP_MD_CTX_free(ctx);
+	hex_encode(md, sizeof(md), out);
+}
+
+/* Equal secrets, in a time that tells nothing of either (not even length). */
+static bool
+secret_equal(struct slice a, struct slice b)
+{
+	uint8_t ha[32], hb[32];
+	if (!EVP_Digest(a.p, a.n, ha, NULL, EVP_sha256(), NULL) ||
+	    !EVP_Digest(b.p, b.n, hb, NULL, EVP_sha256(), NULL))
+		return false;
+	return CRYPTO_memcmp(ha, hb, sizeof(ha)) == 0;
+}
+
+static void
+ami_event(struct guard_verdict *v, enum secevent_type t, const char *reason, bool strike)
+{
+	v->outcome = t == SECEVENT_SUCCESSFUL_AUTH ? GUARD_OK : GUARD_FORBIDDEN;
+	v->has_event = true;
+	v->event = t;
+	v->reason = reason;
+	v->strike = strike;
+}
+
+/* permit/deny lines, then every acl = NAME; the name that refused, or NULL. */
+static const char *
+ami_acl(struct guard *g, const struct mgr_user *u, const struct ipkey *k)
+{
+	if (u->ha.n && !acl_allows(&u->ha, k))
+		return u->ha.name;
+	for (size_t i = 0; i < u->nacls; i++) {
+		int a = config_find_acl(g->cfg, slice_cstr(u->acls[i]));
+		if (a == CONFIG_NO_ACL || !acl_allows(&g->cfg->acls[a], k))
+			return u->acls[i];
+	}
+	return NULL;
+}
+
+const struct mgr_user *
+guard_ami_login(struct guard *g, const struct guard_ami_login *rq, struct guard_verdict *v)
+{
+	char expected[33];
+	struct ipkey k;
+
+	memset(v, 0, sizeof(*v));
+	v->now = rq->now;
+	v->account = rq->username;
+	v->received_nonce = rq->challenge;
+	if (!rq->md5 && !rq->plaintext_ok) {
+		/* Never looked at: the secret crossed the network in clear. */
+		ami_event(v, SECEVENT_REQUEST_NOT_ALLOWED, "a plain-text Secret over an unencrypted "
+		    "connection (use TLS or Challenge/MD5, or set allowplaintextlogin = yes)", false);
+		v->request_type = slice_cstr("Login");
+		return NULL;
+	}
+	const struct mgr_user *u = mgr_users_find(rq->users, rq->username.p, rq->username.n);
+	/* The same digest for an unknown user, so the answer costs the same. */
+	struct slice secret = u && u->secret ? slice_cstr(u->secret)
+	    : slice_cstr(g->dummy_ha1[DIGEST_MD5]);
+	guard_ami_key(rq->challenge, secret, expected);
+	if (!u) {
+		ami_event(v, SECEVENT_INVALID_ACCOUNT_ID, "no such user", true);
+		return NULL;
+	}
+	int n = snprintf(v->acct, sizeof(v->acct), "manager:");
+	v->known = slice_copy_lower(slice_cstr(u->name), v->acct + n, sizeof(v->acct) - (size_t)n);
+	ipkey_from_addr(rq->src->remote, &k);
+	const char *acl = ami_acl(g, u, &k);
+	if (!acl && v->known && g->cfg->bans_enabled &&
+	    bans_account_locked(g->bans, slice_cstr(v->acct), &k, rq->now))
+		acl = "account-lock";
+	if (acl) {
+		snprintf(v->acl_name, sizeof(v->acl_name), "%s", acl);
+		ami_event(v, SECEVENT_FAILED_ACL, "refused by ACL", true);
+		return NULL;
+	}
+	if (!u->secret) {
+		ami_event(v, SECEVENT_INVALID_PASSWORD, "the user has no secret", true);
+		return NULL;
+	}
+	if (rq->md5) {
+		v->received_hash = rq->key;
+		if (rq->challenge.n == 0 || !ct_equal(rq->key.p, rq->key.n, expected, 32)) {
+			ami_event(v, SECEVENT_CHALLENGE_RESPONSE_FAILED, rq->challenge.n ?
+			    "wrong MD5 key" : "MD5 key without a Challenge first", true);
+			return NULL;
+		}
+	} else if (!secret_equal(rq->secret, slice_cstr(u->secret))) {
+		ami_event(v, SECEVENT_INVALID_PASSWORD, "wrong secret", true);
+		return NULL;
+	}
+	ami_event(v, SECEVENT_SUCCESSFUL_AUTH, "authenticated", false);
+	return u;
 }

@@ -19,6 +19,7 @@
 #include "guard/bans.h"
 #include "guard/digest.h"
 #include "guard/nonce.h"
+#include "store/mgrusers.h"
 #include "store/store.h"
 
 struct guard;
@@ -151,5 +152,30 @@ struct slice guard_realm(const struct guard *g, struct slice domain, char *buf, 
 bool guard_account_known(struct guard *g, struct slice user, struct slice domain);
 /* Does domain match the auth-domains list? */
 bool guard_domain_allowed(const struct guard *g, struct slice domain);
+
+/* ---- AMI logins -------------------------------------------------------- */
+
+struct guard_ami_login {
+	const struct guard_source *src;
+	const struct mgr_users *users;
+	struct slice username;
+	bool md5;			/* AuthType: MD5 */
+	struct slice key;		/* MD5: hex MD5(challenge || secret) */
+	struct slice secret;		/* otherwise: the secret itself */
+	struct slice challenge;		/* the session's; empty if none was asked for */
+	bool plaintext_ok;		/* TLS, or allowplaintextlogin = yes */
+	time_t now;
+};
+
+/*
+ * Lookup, ACL and verification in one step, the same work for an unknown
+ * user as for a known one. The user on GUARD_OK, else NULL with the reason
+ * and event in v (report it with guard_report). A plain-text Secret where
+ * it is not allowed is refused before the user is even looked up.
+ */
+const struct mgr_user *guard_ami_login(struct guard *g, const struct guard_ami_login *rq,
+    struct guard_verdict *v);
+/* Asterisk's MD5 login key: lowercase hex MD5(challenge || secret). */
+void guard_ami_key(struct slice challenge, struct slice secret, char out[33]);
 
 #endif

@@ -294,3 +294,19 @@ registrar_pick(struct registrar *r, struct slice aor, int64_t now)
 			best = &b[i];
 	return best;
 }
+
+size_t
+registrar_each(struct registrar *r, int64_t now,
+    void (*fn)(void *arg, const char *aor, const struct reg_binding *b), void *arg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nbuckets; i++)
+		for (struct aor *a = r->buckets[i]; a; a = a->next)
+			for (size_t j = 0; j < a->n; j++)
+				if (a->b[j].expires_at > now) {
+					fn(arg, a->key, &a->b[j]);
+					n++;
+				}
+	return n;
+}

@@ -60,5 +60,8 @@ size_t registrar_count(const struct registrar *r);
 /* The binding a request for aor goes to: highest q, then the most recently
  * refreshed (pbxguard does not fork). NULL if none. */
 const struct reg_binding *registrar_pick(struct registrar *r, struct slice aor, int64_t now);
+/* Every binding in force, in no particular order; returns how many. */
+size_t registrar_each(struct registrar *r, int64_t now,
+    void (*fn)(void *arg, const char *aor, const struct reg_binding *b), void *arg);
 
 #endif

@@ -1,0 +1,33 @@
+/*
+ * The AMI listeners on libevent: one port that tells TLS from plain text by
+ * the first bytes a client sends (the seed's sslclienthellotimeout), an
+ * optional TLS-only port (Asterisk's tlsbindaddr), the session limits, and
+ * the upstream's answers and events handed to the right sessions.
+ */
+#ifndef PBX_AMI_SERVER_H
+#define PBX_AMI_SERVER_H
+
+#include <stdbool.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "ami/session.h"
+#include "core/config.h"
+#include "guard/guard.h"
+
+struct ami_server;
+
+/* NULL (with a logged reason) on failure. tls: the AMI's server context. */
+struct ami_server *ami_server_start(struct event_base *base, const struct config *cfg,
+    struct guard *guard, SSL_CTX *tls, const struct ami_hooks *hooks);
+void ami_server_stop(struct ami_server *srv);
+/* Re-reads the users file; on an error the users in force stay. why: what
+ * happened, for the log and the Reload action. */
+bool ami_server_reload(struct ami_server *srv, char *why, size_t whysz);
+
+/* Is this first flight the start of a TLS handshake (16 03 00..04)? 1 yes,
+ * 0 no, -1 not enough bytes to tell. */
+int ami_looks_like_tls(const unsigned char *p, size_t n);
+
+#endif

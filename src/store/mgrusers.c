@@ -1,0 +1,237 @@
+#include "store/mgrusers.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "core/atomicfile.h"
+#include "store/astconf.h"
+
+#define MGR_MAX_FILE (4u << 20)
+
+static void __attribute__((format(printf, 2, 3)))
+warn(struct mgr_users *u, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	char **nw = realloc(u->warn, (u->nwarn + 1) * sizeof(*nw));
+	if (!nw)
+		return;
+	u->warn = nw;
+	if ((nw[u->nwarn] = strdup(buf)))
+		u->nwarn++;
+}
+
+/* Asterisk's ast_true / ast_false, for yes/no keys. */
+static int
+yes_no(const char *v)
+{
+	static const char *const yes[] = { "yes", "true", "y", "t", "1", "on", NULL };
+	static const char *const no[] = { "no", "false", "n", "f", "0", "off", NULL };
+	for (int i = 0; yes[i]; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+static bool
+add_rule(struct mgr_user *mu, bool permit, const char *v, const char *where, char *err,
+    size_t errsz)
+{
+	struct acl_rule r = { .permit = permit };
+	const char *why;
+
+	if (!cidr_parse_masked(slice_cstr(v), &r.net, &why)) {
+		snprintf(err, errsz, "%s: %s = %s: %s", where, permit ? "permit" : "deny", v, why);
+		return false;
+	}
+	struct acl_rule *nr = realloc(mu->ha.rules, (mu->ha.n + 1) * sizeof(*nr));
+	if (!nr) {
+		snprintf(err, errsz, "%s: out of memory", where);
+		return false;
+	}
+	mu->ha.rules = nr;
+	mu->ha.rules[mu->ha.n++] = r;
+	return true;
+}
+
+static bool
+set_key(struct mgr_users *u, struct mgr_user *mu, const struct astconf_var *var,
+    const char *fname, const struct config *cfg, char *err, size_t errsz)
+{
+	const char *k = var->key, *v = var->val;
+	char where[PATH_MAX + 120];
+	int yn;
+
+	snprintf(where, sizeof(where), "%s:%u: [%s]", fname, var->line, mu->name);
+	if (strcasecmp(k, "secret") == 0) {
+		free(mu->secret);
+		if (!(mu->secret = strdup(v))) {
+			snprintf(err, errsz, "%s: out of memory", where);
+			return false;
+		}
+	} else if (strcasecmp(k, "permit") == 0 || strcasecmp(k, "deny") == 0) {
+		return add_rule(mu, (k[0] | 0x20) == 'p', v, where, err, errsz);
+	} else if (strcasecmp(k, "acl") == 0) {
+		if (config_find_acl(cfg, slice_cstr(v)) == CONFIG_NO_ACL) {
+			snprintf(err, errsz, "%s: acl = %s: no [acl:%s] in %s", where, v, v,
+			    cfg->source);
+			return false;
+		}
+		if (mu->nacls == MGR_MAX_ACLS) {
+			snprintf(err, errsz, "%s: more than %d acl lines", where, MGR_MAX_ACLS);
+			return false;
+		}
+		snprintf(mu->acls[mu->nacls++], sizeof(mu->acls[0]), "%s", v);
+	} else if (strcasecmp(k, "read") == 0 || strcasecmp(k, "write") == 0) {
+		char *dst = strcasecmp(k, "read") == 0 ? mu->read : mu->write;
+		if (strlen(v) >= sizeof(mu->read)) {
+			snprintf(err, errsz, "%s: %s: too long", where, k);
+			return false;
+		}
+		snprintf(dst, sizeof(mu->read), "%s", v);
+	} else if (strcasecmp(k, "displayconnects") == 0 ||
+	    strcasecmp(k, "allowmultiplelogin") == 0) {
+		if ((yn = yes_no(v)) < 0) {
+			snprintf(err, errsz, "%s: %s: expected yes or no, got '%s'", where, k, v);
+			return false;
+		}
+		if (strcasecmp(k, "displayconnects") == 0)
+			mu->displayconnects = yn;
+		else
+			mu->allowmultiplelogin = yn;
+	} else if (strcasecmp(k, "writetimeout") == 0) {
+		uint64_t ms;
+		if (!slice_to_u64(slice_cstr(v), 100, 600000, &ms)) {
+			snprintf(err, errsz, "%s: writetimeout: expected 100 to 600000 ms, got '%s'",
+			    where, v);
+			return false;
+		}
+		mu->writetimeout = (unsigned)ms;
+	} else if (strcasecmp(k, "eventfilter") == 0) {
+		if (mu->nfilters == MGR_MAX_FILTERS) {
+			snprintf(err, errsz, "%s: more than %d eventfilter lines", where,
+			    MGR_MAX_FILTERS);
+			return false;
+		}
+		if (!(mu->filters[mu->nfilters] = strdup(v))) {
+			snprintf(err, errsz, "%s: out of memory", where);
+			return false;
+		}
+		mu->nfilters++;
+	} else {
+		/* setvar, channelvars...: about Asterisk's channels, not the door. */
+		warn(u, "%s: '%s' is not used by pbxguard (ignored)", where, k);
+	}
+	return true;
+}
+
+struct mgr_users *
+mgr_users_parse(const char *text, size_t len, const char *fname, const struct config *cfg,
+    char *err, size_t errsz)
+{
+	struct astconf ac;
+	struct mgr_users *u = NULL;
+
+	if (!astconf_parse(text, len, fname, &ac, err, errsz))
+		return NULL;
+	if (!(u = calloc(1, sizeof(*u))) || (ac.n && !(u->u = calloc(ac.n, sizeof(*u->u))))) {
+		snprintf(err, errsz, "%s: out of memory", fname);
+		goto bad;
+	}
+	for (size_t i = 0; i < ac.n; i++) {
+		const struct astconf_section *s = &ac.s[i];
+		if (s->is_template || strcasecmp(s->name, "general") == 0)
+			continue;
+		if (mgr_users_find(u, s->name, strlen(s->name))) {
+			snprintf(err, errsz, "%s:%u: [%s]: a user of that name (in another case) "
+			    "is already defined", fname, s->line, s->name);
+			goto bad;
+		}
+		struct mgr_user *mu = &u->u[u->n++];
+		snprintf(mu->name, sizeof(mu->name), "%s", s->name);
+		snprintf(mu->ha.name, sizeof(mu->ha.name), "permit/deny");
+		mu->displayconnects = -1;
+		mu->allowmultiplelogin = -1;
+		mu->writetimeout = 100;
+		for (size_t j = 0; j < s->n; j++)
+			if (!set_key(u, mu, &s->vars[j], fname, cfg, err, errsz))
+				goto bad;
+		if (!mu->secret)
+			warn(u, "%s:%u: [%s] has no secret: it cannot log in", fname, s->line,
+			    s->name);
+	}
+	astconf_free(&ac);
+	return u;
+bad:
+	astconf_free(&ac);
+	mgr_users_free(u);
+	return NULL;
+}
+
+struct mgr_users *
+mgr_users_load(const char *path, const struct config *cfg, char *err, size_t errsz)
+{
+	char *data = NULL;
+	size_t n = 0;
+	struct stat st;
+
+	if (stat(path, &st) < 0 && errno == ENOENT) {
+		snprintf(err, errsz, "%s: no such file: no AMI user can log in", path);
+		return calloc(1, sizeof(struct mgr_users));
+	}
+	if (file_read_all(path, MGR_MAX_FILE, &data, &n, err, errsz) < 0)
+		return NULL;
+	struct mgr_users *u = mgr_users_parse(data, n, path, cfg, err, errsz);
+	free(data);
+	if (u && (st.st_mode & 077))
+		warn(u, "%s holds secrets and is readable by others (mode %03o): chmod 600 %s",
+		    path, (unsigned)(st.st_mode & 0777), path);
+	if (u)
+		err[0] = '\0';
+	return u;
+}
+
+void
+mgr_users_free(struct mgr_users *u)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; i < u->n; i++) {
+		struct mgr_user *mu = &u->u[i];
+		if (mu->secret) {
+			explicit_bzero(mu->secret, strlen(mu->secret));
+			free(mu->secret);
+		}
+		free(mu->ha.rules);
+		for (size_t j = 0; j < mu->nfilters; j++)
+			free(mu->filters[j]);
+	}
+	for (size_t i = 0; i < u->nwarn; i++)
+		free(u->warn[i]);
+	free(u->warn);
+	free(u->u);
+	free(u);
+}
+
+const struct mgr_user *
+mgr_users_find(const struct mgr_users *u, const char *name, size_t n)
+{
+	if (!u)
+		return NULL;
+	for (size_t i = 0; i < u->n; i++)
+		if (strlen(u->u[i].name) == n && strncasecmp(u->u[i].name, name, n) == 0)
+			return &u->u[i];
+	return NULL;
+}
