@@ -783,8 +783,6 @@ set_manager(struct ctx *x, const char *k, const char *v)
 	struct config_manager *m = &x->c->ami;
 	unsigned port;
 
-	m->enabled = m->enabled || !x->manager_seen;
-	x->manager_seen = true;
 	if (strcmp(k, "enabled") == 0) {
 		parse_bool(x, k, v, &m->enabled);
 	} else if (strcmp(k, "port") == 0) {
@@ -900,6 +898,12 @@ check_syntax(struct ctx *x, const char *line)
 	if (t.p[0] == '[') {
 		if (slice_find(t, ']') < 0)
 			error(x, "syntax error: section name without ']'");
+		/* inih calls nothing for a section without keys: "[manager]" alone
+		 * is Asterisk's defaults, and on. */
+		if (slice_eq_cstr(t, "[manager]") && !x->manager_seen) {
+			x->manager_seen = true;
+			x->c->ami.enabled = true;
+		}
 		return;
 	}
 	if (slice_find(t, '=') < 0 && slice_find(t, ':') < 0)

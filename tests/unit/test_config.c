@@ -146,8 +146,8 @@ test_every_error_with_line(void **state)
 	    "this line has no equals sign\n"			/* 6 */
 	    "[sip]\n"						/* 7 */
 	    "transports = udp:localhost:5060 tls:127.0.0.1:5061;x=1 tcp:127.0.0.1:99999\n" /* 8 */
-	    "[manager]\n"					/* 9 */
-	    "port = 5038\n"					/* 10 */
+	    "[iax2]\n"						/* 9 */
+	    "bindport = 4569\n"				/* 10 */
 	    "[nonsense\n"					/* 11 */
 	    "[nowhere]\n"					/* 12 */
 	    "x = 1\n",						/* 13 */
@@ -160,10 +160,11 @@ test_every_error_with_line(void **state)
 	assert_true(has_error(&e, ":8: transports: 'udp:localhost:5060'"));
 	assert_true(has_error(&e, ":8: transports: 'tls:127.0.0.1:5061;x=1': unsupported parameter 'x=1'"));
 	assert_true(has_error(&e, ":8: transports: 'tcp:127.0.0.1:99999'"));
-	assert_true(has_error(&e, ":10: [manager]: not available in this version"));
+	assert_true(has_error(&e, ":10: [iax2]: not available in this version"));
 	assert_true(has_error(&e, ":11: syntax error: section name without ']'"));
 	assert_true(has_error(&e, ":13: unknown section [nowhere]"));
-	assert_true(has_error(&e, ":0: [sip] transports: no listener configured"));
+	assert_true(has_error(&e, ":0: no listener configured: give [sip] transports or a "
+	    "[manager] section"));
 	for (size_t i = 0; i < e.n; i++)
 		assert_true(strncmp(e.msg[i], path, strlen(path)) == 0);
 	config_free(&c);
@@ -201,6 +202,69 @@ test_warnings(void **state)
 	config_errors_free(&e);
 }
 
+/* [manager]: Asterisk's names, the seed's TLS keys, and what would not work. */
+static void
+test_manager(void **state)
+{
+	struct config c;
+	struct config_errors e;
+	char as[ADDR_STRLEN];
+	(void)state;
+
+	assert_true(load("[manager]\n"
+	    "bindaddr = 127.0.0.2\nport = 6038\n"
+	    "sslclienthellotimeout = 250\nacceptunencryptedconnection = no\n"
+	    "tlsenable = yes\ntlsbindaddr = 127.0.0.2\n"
+	    "certfile = /etc/pbxguard/ami.pem\n"
+	    "authtimeout = 5\nauthlimit = 3\n"
+	    "upstream = tls:127.0.0.1:5039\nupstream-username = pg\nupstream-secret = s\n"
+	    "upstream-cafile = /etc/ssl/ast.pem\n", &c, &e));
+	assert_true(c.ami.enabled);
+	assert_string_equal(addr_str(&c.ami.bind, as, sizeof(as)), "127.0.0.2:6038");
+	assert_string_equal(addr_str(&c.ami.tls_bind, as, sizeof(as)), "127.0.0.2:5039");
+	assert_int_equal(c.ami.hello_timeout_ms, 250);
+	assert_false(c.ami.accept_unencrypted);
+	assert_true(c.ami.accept_encrypted);
+	assert_false(c.ami.plaintext_login);
+	/* Asterisk's rule: tlsprivatekey defaults to the certfile (one PEM). */
+	assert_string_equal(c.ami.key, "/etc/pbxguard/ami.pem");
+	assert_true(c.ami.has_upstream && c.ami.upstream_tls);
+	assert_int_equal(c.ami.authlimit, 3);
+	config_free(&c);
+	config_errors_free(&e);
+
+	/* No [sip] at all is fine with a [manager]; without either, nothing listens. */
+	assert_true(load("[manager]\n", &c, &e));
+	assert_string_equal(c.ami.version, CONFIG_AMI_VERSION);
+	assert_string_equal(c.ami.cert, c.tls_cert); /* shares [sip]'s certificate */
+	config_free(&c);
+	config_errors_free(&e);
+
+	assert_false(load("[manager]\n"			/* 1 */
+	    "acceptencryptedconnection = no\n"			/* 2 */
+	    "acceptunencryptedconnection = no\n"		/* 3 */
+	    "port = 0\n"					/* 4 */
+	    "upstream = 127.0.0.1:5038\n"			/* 5 */
+	    "acl = nowhere\n"					/* 6 */
+	    "colour = blue\n"					/* 7 */
+	    "version = two words\n", &c, &e));		/* 8 */
+	assert_true(has_error(&e, ":4: port: expected a whole number from 1 to 65535"));
+	assert_true(has_error(&e, ":7: [manager]: unknown key 'colour'"));
+	assert_true(has_error(&e, ":8: version: expected one word"));
+	assert_true(has_error(&e, "both no: no client could connect"));
+	assert_true(has_error(&e, "upstream 127.0.0.1:5038 is our own listener"));
+	assert_true(has_error(&e, "upstream needs upstream-username and upstream-secret"));
+	assert_true(has_error(&e, "acl=nowhere: no [acl:nowhere] section"));
+	config_free(&c);
+	config_errors_free(&e);
+
+	assert_false(load("[manager]\nupstream = tls:127.0.0.1:5039\nupstream-username = a\n"
+	    "upstream-secret = b\n", &c, &e));
+	assert_true(has_error(&e, "upstream over tls needs upstream-cafile"));
+	config_free(&c);
+	config_errors_free(&e);
+}
+
 int
 main(void)
 {
@@ -209,6 +273,7 @@ main(void)
 		cmocka_unit_test(test_flexisip_names),
 		cmocka_unit_test(test_every_error_with_line),
 		cmocka_unit_test(test_bans_and_acls),
+		cmocka_unit_test(test_manager),
 		cmocka_unit_test(test_warnings),
 	};
 	snprintf(path, sizeof(path), "%s/pbxguard.conf", test_tmpdir(dir, sizeof(dir)));
