@@ -8,14 +8,17 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/pbxguard-fuzz.XXXXXX)
 trap '[ -n "${FUZZ_KEEP:-}" ] || rm -rf "$work"' EXIT
 rc=0 nfail=0
-targets=(sipmsg authhdr userdb config banstate siptls sipproxy)
+targets=(sipmsg authhdr userdb config banstate siptls sipproxy ami)
 for target in "${targets[@]}"; do
 	mkdir -p "$work/$target"
 	corpus=$target
 	[ "$target" = siptls ] && corpus=sipmsg # the same messages, over TLS
 	cp fuzz/corpus/$corpus/* "$work/$target/"
 	dict=()
-	case $target in sipmsg|authhdr|siptls|sipproxy) dict=(-dict=fuzz/sip.dict) ;; esac
+	case $target in
+	sipmsg|authhdr|siptls|sipproxy) dict=(-dict=fuzz/sip.dict) ;;
+	ami) dict=(-dict=fuzz/ami.dict) ;;
+	esac
 	echo "fuzz_$target: ${secs}s"
 	if ! "$build/fuzz_$target" "${dict[@]}" -max_total_time="$secs" -max_len=8192 \
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" \
