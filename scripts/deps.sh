@@ -4,13 +4,18 @@
 set -eu
 
 BUILD="meson ninja-build pkg-config gcc libc6-dev libssl-dev libevent-dev libinih-dev libnftables-dev libpcre2-dev"
-TEST="libcmocka-dev clang libclang-rt-14-dev sip-tester sipvicious linphone-cli fail2ban python3 openssl iproute2 nftables stunnel4 sslscan"
+TEST="libcmocka-dev clang libclang-rt-14-dev sip-tester sipvicious linphone-cli fail2ban python3 openssl iproute2 nftables stunnel4 sslscan nodejs"
 
 missing=""
 for p in $BUILD ${PBXGUARD_DEPS_TEST:-$TEST}; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
+# A real npm AMI client runs in the tests: npm comes with Debian's package
+# of that name, or inside a nodejs from elsewhere (NodeSource's has it).
+case " ${PBXGUARD_DEPS_TEST:-$TEST} " in
+*" nodejs "*) command -v npm >/dev/null 2>&1 || missing="$missing npm" ;;
+esac
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

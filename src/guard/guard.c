@@ -614,9 +614,10 @@ void
 guard_report(struct guard *g, const struct guard_source *src, struct slice session,
     const struct guard_verdict *v)
 {
-	count_outcome(g, src, v);
-	if (!v->has_event)
+	if (!v->has_event) {
+		count_outcome(g, src, v);
 		return;
+	}
 	struct secevent ev = {
 		.type = v->event,
 		.service = src->service,
@@ -636,7 +637,9 @@ guard_report(struct guard *g, const struct guard_source *src, struct slice sessi
 		ev.request_type = v->request_type;
 		ev.request_params = slice_cstr(v->reason ? v->reason : "");
 	}
+	/* The failure before the ban it may cause, in the log and on the AMI. */
 	secevent_emit(&ev);
+	count_outcome(g, src, v);
 }
 
 /* ---- ban state and manual bans ---------------------------------------- */
