@@ -66,6 +66,8 @@ ami_reader_pending(const struct ami_reader *r)
 static bool
 append(struct ami_reader *r, const char *p, size_t n)
 {
+	if (n == 0)
+		return true; /* a blank line may come before any arena exists */
 	if (r->used + n > r->cap) {
 		size_t cap = r->cap ? r->cap : 256;
 		while (cap < r->used + n)
@@ -106,7 +108,7 @@ static const struct ami_msg *
 end_line(struct ami_reader *r)
 {
 	size_t len = r->used - r->line_start;
-	const char *p = r->arena + r->line_start;
+	const char *p = len ? r->arena + r->line_start : ""; /* no arena before a first byte */
 
 	if (len && p[len - 1] == '\r')
 		len--;
