@@ -57,6 +57,7 @@ bench: build
 	bash bench/flood.sh ./$(BUILD)/pbxguard
 	bash bench/tls.sh ./$(BUILD)/pbxguard
 	bash bench/calls.sh ./$(BUILD)/pbxguard 10000 2500
+	bash bench/ami.sh ./$(BUILD)/pbxguard
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)
