@@ -449,9 +449,13 @@ static void
 up_event(void *arg, const struct ami_msg *m)
 {
 	struct dbuf b;
+	uint64_t sid;
 
 	dbuf_init(&b, AMI_MAX_OUTPUT);
-	ami_relay_text(m, &b);
+	if (ami_relay_route(m, &sid) == AMI_ROUTE_SESSION)
+		ami_relay_restore(m, &b); /* a UserEvent: its sender's ActionID as sent */
+	else
+		ami_relay_text(m, &b);
 	if (!b.failed)
 		broadcast(arg, ami_relay_category(m), (struct slice){ b.p, b.n });
 	dbuf_free(&b);

@@ -117,6 +117,15 @@ struct list {
 	long n;
 };
 
+/* "Key: value": values from elsewhere in the daemon may hold what a phone
+ * sent (a Contact), so a control byte never reaches the wire as such. */
+static void
+put_value(struct dbuf *b, const char *key, const char *val)
+{
+	char esc[LOG_ESCAPED_SIZE(256)];
+	dbuf_printf(b, "%s: %s\r\n", key, log_escape(slice_cstr(val), esc, sizeof(esc)));
+}
+
 static void
 list_field(void *ectx, const char *key, const char *val)
 {
@@ -129,7 +138,7 @@ list_field(void *ectx, const char *key, const char *val)
 			dbuf_printf(&l->b, "ActionID: %.*s\r\n", (int)id.n, id.p);
 		l->open = true;
 	}
-	dbuf_printf(&l->b, "%s: %s\r\n", key, val);
+	put_value(&l->b, key, val);
 }
 
 static void
@@ -548,7 +557,7 @@ act_reload(struct ami_session *s, const struct ami_msg *m)
 static void
 status_field(void *ectx, const char *key, const char *val)
 {
-	dbuf_printf(ectx, "%s: %s\r\n", key, val);
+	put_value(ectx, key, val);
 }
 
 static enum ami_next

@@ -218,6 +218,13 @@ message(struct ami_upstream *u, const struct ami_msg *m)
 		internal(u, m);
 		break;
 	case AMI_ROUTE_SESSION:
+		/* Asterisk's UserEvent copies the action's headers, our ActionID
+		 * too, into an event meant for everyone. */
+		if (slice_caseeq_cstr(ami_get(m, "Event"), "UserEvent")) {
+			if (u->state == UP_READY)
+				u->sink.event(u->sink.arg, m);
+			break;
+		}
 		if (ami_get(m, "Response").n)
 			answered(u, sid);
 		u->sink.to_session(u->sink.arg, sid, m);

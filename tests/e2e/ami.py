@@ -237,7 +237,10 @@ def serve_upstream(port, logpath, user, secret):
                     n = m.get("userevent", "x")
                     broadcast("Event: Newchannel\r\nPrivilege: call,all\r\nChannel: PJSIP/%s\r\n\r\n" % n)
                     broadcast("Event: AgentCalled\r\nPrivilege: agent,all\r\nAgent: %s\r\n\r\n" % n)
-                    broadcast("Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: %s\r\n\r\n" % n)
+                    # Asterisk copies the action's other headers, ActionID too.
+                    aid = m.get("actionid")
+                    broadcast("Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: %s\r\n%s\r\n"
+                              % (n, "ActionID: %s\r\n" % aid if aid else ""))
                 elif a in ("hangup", "originate", "command", "getconfig", "corestatus"):
                     reply(c, m, ("Response: Success\r\n", "Message: %s done upstream\r\n" % act))
                 else:

@@ -120,7 +120,7 @@ assert "GetConfig done upstream" in r, r
 
 # Events by read classes: ops (call,system) gets the call event only,
 # viewer (user) the user event only, admin (all) all three.
-r = viewer.action("Action: UserEvent\nUserEvent: ev1")
+r = viewer.action("Action: UserEvent\nUserEvent: ev1\nActionID: ue-7")
 assert "Event Sent" in r, r
 got = {}
 for name, c in (("ops", ops), ("viewer", viewer), ("admin", admin)):
@@ -129,6 +129,10 @@ for name, c in (("ops", ops), ("viewer", viewer), ("admin", admin)):
 assert got["ops"] == ["Newchannel"], got
 assert got["viewer"] == ["UserEvent"], got
 assert got["admin"] == ["AgentCalled", "Newchannel", "UserEvent"], got
+# Another session's UserEvent reaches admin with its ActionID as the sender wrote it.
+viewer.send("Action: UserEvent\r\nUserEvent: ev2\r\nActionID: ue-8\r\n\r\n")
+ev, seen = admin.until(lambda m: m.startswith("Event: UserEvent"), 3)
+assert ev and header(ev, "ActionID") == "ue-8", seen
 PY
 pass "actions relayed with ActionIDs intact; Command, Originate(System/SHELL), GetConfig and an out-of-class Hangup refused and never relayed; events filtered by read classes"
 

@@ -449,6 +449,37 @@ test_permissions(void **state)
 	ami_session_destroy(&s);
 }
 
+static long
+forged_registrations(void *arg, ami_emit_fn emit, void (*done)(void *), void *ectx, char *why,
+    size_t whysz)
+{
+	(void)arg;
+	(void)why;
+	(void)whysz;
+	emit(ectx, "AOR", "alice@example.org");
+	emit(ectx, "Contact", "sip:a@b\r\nEvent: Forged");
+	done(ectx);
+	return 1;
+}
+
+/* What the rest of the daemon hands to a list never breaks the framing. */
+static void
+test_list_values_escaped(void **state)
+{
+	struct ami_session s;
+	(void)state;
+	ctx.hooks.registrations = forged_registrations;
+	start(&s, true);
+	say(&s, "Action: Login\r\nUsername: root\r\nSecret: rootpass\r\n\r\n");
+	say(&s, "Action: SIPRegistrations\r\nActionID: r\r\n\r\n");
+	assert_non_null(strstr(out, "Event: SIPRegistration\r\nActionID: r\r\nAOR: alice@example.org\r\n"
+	    "Contact: sip:a@b\\x0d\\x0aEvent: Forged\r\n\r\n"));
+	assert_non_null(strstr(out, "Event: SIPRegistrationsComplete\r\nActionID: r\r\n"
+	    "EventList: Complete\r\nListItems: 1\r\n\r\n"));
+	ami_session_destroy(&s);
+	ctx.hooks.registrations = NULL;
+}
+
 /* ---- what may go to Asterisk ---------------------------------------------- */
 
 static const struct ami_msg *
@@ -550,6 +581,7 @@ main(void)
 		cmocka_unit_test(test_seed_login),
 		cmocka_unit_test(test_failed_logins),
 		cmocka_unit_test(test_permissions),
+		cmocka_unit_test(test_list_values_escaped),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_relay),
 	};
