@@ -164,3 +164,49 @@ grep -q "AMI upstream 127.0.0.1:$U: connection closed by Asterisk; trying again"
 	fail "the loss is not logged"
 pass "a lost upstream is reported (PBXGuardUpstreamDown), actions get an error meanwhile, and it comes back (PBXGuardUpstreamUp)"
 stop_daemon
+
+# Asterisk's AMI over TLS (its tlsbindaddr): stunnel in server mode in front of
+# the stand-in, with a certificate for 127.0.0.1 that upstream-cafile verifies.
+start_upstream
+UT=15338
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=asterisk \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$T/ast.key" -out "$T/ast.pem" 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=other \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$T/other.key" -out "$T/other.pem" 2>/dev/null
+cat >"$T/ast-stunnel.conf" <<CONF
+foreground = yes
+pid =
+[ami-tls]
+accept = 127.0.0.1:$UT
+connect = 127.0.0.1:$U
+cert = $T/ast.pem
+key = $T/ast.key
+CONF
+stunnel "$T/ast-stunnel.conf" >"$T/ast-stunnel.log" 2>&1 &
+at_exit "kill $!"
+sleep 0.5
+tls_upstream() { # $1: the CA file pbxguard trusts
+	sed -i -e "s|^upstream = .*|upstream = tls:127.0.0.1:$UT|" -e '/^upstream-cafile/d' \
+		"$T/pbxguard.conf"
+	echo "upstream-cafile = $1" >>"$T/pbxguard.conf"
+}
+tls_upstream "$T/other.pem"
+start_daemon
+wait_log "AMI upstream 127.0.0.1:$UT: TLS: .*certificate verify failed"
+pass "an upstream whose certificate upstream-cafile does not verify is refused (and retried)"
+stop_daemon
+tls_upstream "$T/ast.pem"
+start_daemon
+wait_log "AMI upstream 127.0.0.1:$UT: logged in as pbxguard"
+PYTHONPATH="$E2E_DIR" /usr/bin/python3 - "$P" <<'PY' || fail "relay over TLS"
+import sys
+from ami import Client
+ops = Client(int(sys.argv[1]))
+assert ops.greeting == "Asterisk Call Manager/7.0.3\r\n", repr(ops.greeting)
+assert "Authentication accepted" in ops.action("Action: Login\nUsername: ops\nSecret: ops-Secret-1")
+ops.read_msg()
+r = ops.action("Action: CoreStatus\nActionID: t")
+assert r == "Response: Success\r\nActionID: t\r\nMessage: CoreStatus done upstream\r\n\r\n", repr(r)
+PY
+pass "the relay to Asterisk's AMI over TLS, its certificate verified"
+stop_daemon
