@@ -662,6 +662,19 @@ relay(struct ami_session *s, const struct ami_msg *m, struct slice action)
 	return AMI_CONTINUE;
 }
 
+/* After a refusal: before login, only so many. */
+static enum ami_next
+refused(struct ami_session *s)
+{
+	char as[ADDR_STRLEN];
+
+	if (s->authenticated || ++s->refused < AMI_PREAUTH_ERRORS)
+		return AMI_CONTINUE;
+	log_notice("AMI: %s: %u refused messages before login: closed",
+	    addr_str(&s->remote, as, sizeof(as)), s->refused);
+	return AMI_CLOSE;
+}
+
 static enum ami_next
 process(struct ami_session *s, const struct ami_msg *m)
 {
@@ -675,20 +688,20 @@ process(struct ami_session *s, const struct ami_msg *m)
 		report_request(s, SECEVENT_REQUEST_BAD_FORMAT, SLICE_LIT("message"),
 		    parse_errors[m->status]);
 		error(s, m, parse_errors[m->status]);
-		return AMI_CONTINUE;
+		return refused(s);
 	}
 	struct slice action = ami_get_nonempty(m, "Action");
 	if (action.n == 0) {
 		report_request(s, SECEVENT_REQUEST_BAD_FORMAT, SLICE_LIT("NONE"), "no Action");
 		error(s, m, "Missing action in request");
-		return AMI_CONTINUE;
+		return refused(s);
 	}
 	const struct local_action *a = find_local(s, action);
 	if (!s->authenticated && !(a && (a->fn == act_login || a->fn == act_logoff ||
 	    a->fn == act_challenge))) {
 		report_request(s, SECEVENT_REQUEST_NOT_ALLOWED, action, "not logged in");
 		error(s, m, "Permission denied");
-		return AMI_CONTINUE;
+		return refused(s);
 	}
 	if (!a)
 		return relay(s, m, action);

@@ -68,6 +68,9 @@ enum ami_next {
 };
 
 #define AMI_PREAUTH_HEADERS 32	/* tighter before login than Asterisk's 128 after */
+/* Refused or malformed messages before login, then the connection closes:
+ * each is a security event, and a stranger may not fill the log with them. */
+#define AMI_PREAUTH_ERRORS 16
 
 struct ami_session {
 	struct ami_ctx *ctx;
@@ -86,6 +89,7 @@ struct ami_session {
 	pcre2_code *include[MGR_MAX_FILTERS], *exclude[MGR_MAX_FILTERS];
 	size_t ninclude, nexclude;
 	pcre2_match_data *md;
+	unsigned refused;		/* before login: messages refused so far */
 	char *deferred;			/* the answer a failed login gets after its second */
 	size_t ndeferred;
 };

@@ -17,8 +17,10 @@
 #include "core/dbuf.h"
 #include "core/log.h"
 
-#define UP_MAX_LINE 65536	/* Asterisk's own answers: larger than a client's */
-#define UP_MAX_HEADERS 8192
+/* Asterisk's own answers are larger than a client's (ListCommands, Command
+ * output), yet bounded: at most 16 MB held for one message. */
+#define UP_MAX_LINE 8192
+#define UP_MAX_HEADERS 2048
 #define UP_MAX_PENDING 1024	/* actions sent and not yet answered */
 #define UP_RETRY_MAX 30		/* s between attempts, at most */
 
@@ -72,12 +74,33 @@ free_actions(struct ami_upstream *u)
 	u->nactions = 0;
 }
 
+/* An error answer of ours to one session's relayed action (id: the client's
+ * ActionID, "" for none), made into a message like the upstream's. */
+static void
+answer_error(struct ami_upstream *u, uint64_t sid, const char *id, const char *msg)
+{
+	char text[512];
+	struct ami_reader rd;
+	bool oom;
+	size_t used;
+
+	int n = snprintf(text, sizeof(text), "Response: Error\r\n%s%s%sMessage: %s\r\n\r\n",
+	    *id ? "ActionID: " : "", id, *id ? "\r\n" : "", msg);
+	if (n < 0 || (size_t)n >= sizeof(text) || !ami_reader_init(&rd, AMI_MAX_LINE, 8))
+		return;
+	const struct ami_msg *m = ami_reader_feed(&rd, (struct slice){ text, (size_t)n }, &used,
+	    &oom);
+	if (m)
+		u->sink.to_session(u->sink.arg, sid, m);
+	ami_reader_free(&rd);
+}
+
 /* Lost (or never reached): tell the sessions, answer what was waiting,
  * and try again later. */
 static void
 down(struct ami_upstream *u, const char *why)
 {
-	char as[ADDR_STRLEN], text[512];
+	char as[ADDR_STRLEN], text[600];
 	bool was_ready = u->state == UP_READY;
 
 	addr_str(&u->ctx->cfg->ami.upstream, as, sizeof(as));
@@ -89,22 +112,9 @@ down(struct ami_upstream *u, const char *why)
 	snprintf(text, sizeof(text), "down: %s", why);
 	set_status(u, text);
 	log_warn("AMI upstream %s: %s; trying again in %u s", as, why, u->backoff);
-	for (size_t i = 0; i < u->npending; i++) {
-		struct pending *p = &u->pending[i];
-		int n = snprintf(text, sizeof(text), "Response: Error\r\n%s%s%sMessage: The "
-		    "connection to Asterisk was lost\r\n\r\n", p->has_id ? "ActionID: " : "",
-		    p->has_id ? p->id : "", p->has_id ? "\r\n" : "");
-		struct ami_reader rd;
-		bool oom;
-		size_t used;
-		if (ami_reader_init(&rd, AMI_MAX_LINE, 8)) {
-			const struct ami_msg *m = ami_reader_feed(&rd, (struct slice){ text,
-			    (size_t)n }, &used, &oom);
-			if (m)
-				u->sink.to_session(u->sink.arg, p->sid, m);
-			ami_reader_free(&rd);
-		}
-	}
+	for (size_t i = 0; i < u->npending; i++)
+		answer_error(u, u->pending[i].sid, u->pending[i].has_id ? u->pending[i].id : "",
+		    "The connection to Asterisk was lost");
 	u->npending = 0;
 	if (was_ready)
 		u->sink.state(u->sink.arg, false, why);
@@ -144,12 +154,14 @@ got_actions(struct ami_upstream *u, const struct ami_msg *m)
 			authority = expl ? expl : all;
 			break;
 		}
+		if (authority < 0)
+			continue; /* classes unknown: unlisted, so never relayed */
 		struct up_action *a = &u->actions[u->nactions];
 		if (!(a->name = slice_dup(slice_trim(name))) || !(a->line = slice_dup(h))) {
 			free(a->name);
 			continue;
 		}
-		a->authority = authority < 0 ? 0 : authority;
+		a->authority = authority;
 		u->nactions++;
 	}
 }
@@ -236,6 +248,26 @@ message(struct ami_upstream *u, const struct ami_msg *m)
 	}
 }
 
+/* An answer over our limits is dropped, but its session is told so rather
+ * than left waiting. */
+static void
+oversized(struct ami_upstream *u, const struct ami_msg *m)
+{
+	uint64_t sid;
+	char id[96];
+
+	log_warn("AMI upstream: a message over %u lines of %u bytes was dropped", UP_MAX_HEADERS,
+	    UP_MAX_LINE);
+	if (ami_relay_route(m, &sid) != AMI_ROUTE_SESSION || !ami_get(m, "Response").n)
+		return;
+	struct slice aid = ami_get(m, "ActionID");
+	const size_t skip = sizeof(AMI_RELAY_PREFIX) - 1 + 17;
+	if (aid.n <= skip || !slice_copy(slice_sub(aid, skip, aid.n - skip), id, sizeof(id)))
+		id[0] = '\0';
+	answered(u, sid);
+	answer_error(u, sid, id, "Asterisk's answer was over pbxguard's limits");
+}
+
 static void
 up_read(struct bufferevent *bev, void *arg)
 {
@@ -256,8 +288,12 @@ up_read(struct bufferevent *bev, void *arg)
 			down(u, "no AMI greeting (is this Asterisk's manager port?)");
 			return;
 		}
+		/* It goes into every client's greeting: printable bytes only. */
+		size_t vn = 0;
+		while (v[vn] > 32 && v[vn] < 127)
+			vn++;
 		snprintf(u->ctx->upstream_version, sizeof(u->ctx->upstream_version), "%.*s",
-		    (int)strcspn(v, " \t"), v);
+		    (int)vn, v);
 		free(line);
 		send_text(u, "Action: Challenge\r\nActionID: " AMI_INTERNAL_PREFIX "challenge\r\n"
 		    "AuthType: MD5\r\n\r\n");
@@ -275,7 +311,7 @@ up_read(struct bufferevent *bev, void *arg)
 			return;
 		}
 		if (m && m->status != AMI_MSG_OK)
-			log_warn("AMI upstream: a message over our limits was dropped");
+			oversized(u, m);
 		else if (m)
 			message(u, m);
 		if (u->bev)

@@ -201,15 +201,19 @@ secevent_format_ami(const struct secevent *ev, char *dst, size_t dstsz)
 {
 	struct out o = { dst, 0, dstsz, true };
 
-	if (dstsz < 3)
+	if (dstsz < 128)
 		return 0;
 	dst[0] = '\0';
 	put(&o, "Event: ");
 	put(&o, names[ev->type]);
 	put(&o, "\r\nPrivilege: security,all\r\n");
-	o.cap -= 2; /* the blank line that ends the event always fits */
+	/* A cut field must still end its line and the event: AMI framing is
+	 * all a client has to find the next message. */
+	o.cap -= 4;
 	put_fields(&o, ev);
-	o.cap += 2;
+	o.cap += 4;
+	if (o.n < 2 || memcmp(o.p + o.n - 2, "\r\n", 2) != 0)
+		put(&o, "\r\n");
 	put(&o, "\r\n");
 	return o.n;
 }

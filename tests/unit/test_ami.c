@@ -322,6 +322,15 @@ test_greeting_and_prelogin(void **state)
 	assert_string_equal(out, "Response: Goodbye\r\nMessage: Thanks for all the fish.\r\n\r\n");
 	ami_session_destroy(&s);
 	ctx.unauth--;
+
+	/* A stranger gets AMI_PREAUTH_ERRORS refusals, then the door closes. */
+	start(&s, false);
+	for (int i = 1; i < AMI_PREAUTH_ERRORS; i++)
+		assert_int_equal(say(&s, "Action: Ping\r\n\r\n"), AMI_CONTINUE);
+	assert_int_equal(say(&s, "Action: Ping\r\n\r\n"), AMI_CLOSE);
+	assert_string_equal(out, "Response: Error\r\nMessage: Permission denied\r\n\r\n");
+	ami_session_destroy(&s);
+	ctx.unauth--;
 }
 
 /* The seed's transcript: the challenge it shows and the key it computes. */
