@@ -6,5 +6,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_userdb(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
+int cmd_htpasswd(int argc, char **argv);
 
 #endif

@@ -22,6 +22,8 @@ usage(FILE *f)
 	    "  ctl [-c FILE] bans list|ban ADDR [TIME]|unban ADDR\n"
 	    "                                    bans of the running daemon\n"
 	    "  cert ca|server|client ...         make a CA, server and phone certificates\n"
+	    "  htpasswd [-cimB25dsDv] [-C cost] [-r rounds] [--force] FILE user [password]\n"
+	    "                                    Apache's htpasswd, with atomic rewrites\n"
 	    "  help                              this text\n"
 	    "  version                           print the version\n"
 	    "\n"
@@ -43,6 +45,7 @@ main(int argc, char **argv)
 		{ "userdb", cmd_userdb },
 		{ "ctl", cmd_ctl },
 		{ "cert", cmd_cert },
+		{ "htpasswd", cmd_htpasswd },
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)
