@@ -616,3 +616,16 @@ ami_server_stop(struct ami_server *srv)
 	mgr_users_free(srv->users);
 	free(srv);
 }
+
+const char *
+ami_server_upstream(const struct ami_server *srv)
+{
+	return srv->ctx.up ? ami_upstream_status(srv->ctx.up) : NULL;
+}
+
+void
+ami_server_sessions(const struct ami_server *srv, unsigned *open, unsigned *unauth)
+{
+	*open = srv->ctx.nsessions;
+	*unauth = srv->ctx.unauth;
+}

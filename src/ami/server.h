@@ -26,6 +26,10 @@ void ami_server_stop(struct ami_server *srv);
  * happened, for the log and the Reload action. */
 bool ami_server_reload(struct ami_server *srv, char *why, size_t whysz);
 
+/* For the admin page: the upstream's state (NULL: none) and the sessions. */
+const char *ami_server_upstream(const struct ami_server *srv);
+void ami_server_sessions(const struct ami_server *srv, unsigned *open, unsigned *unauth);
+
 /* Is this first flight the start of a TLS handshake (16 03 00..04)? 1 yes,
  * 0 no, -1 not enough bytes to tell. */
 int ami_looks_like_tls(const unsigned char *p, size_t n);

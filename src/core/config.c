@@ -24,10 +24,13 @@ const char config_embedded_default[] =
 	"\n"
 	"[sip]\n"
 	"transports = udp:127.0.0.1:5060 tcp:127.0.0.1:5060 udp:[::1]:5060 tcp:[::1]:5060 "
-	"tls:127.0.0.1:5061\n";
+	"tls:127.0.0.1:5061\n"
+	"\n"
+	"[http]\n"
+	"listen = https:127.0.0.1:8443\n";
 
 /* Sections kept for later parts of pbxguard: named, so the error is clear. */
-static const char *const later_sections[] = { "iax2", "http",
+static const char *const later_sections[] = { "iax2",
 	"password-policy", "voicemail-policy", "watch", NULL };
 
 struct ctx {
@@ -41,6 +44,7 @@ struct ctx {
 	size_t mempos;
 	bool agents_set;	/* scanner-user-agents given, even empty */
 	bool manager_seen;	/* a [manager] key was read */
+	bool http_seen;
 };
 
 static void
@@ -138,6 +142,14 @@ config_defaults(struct config *c)
 	snprintf(c->ami.version, sizeof(c->ami.version), "%s", CONFIG_AMI_VERSION);
 	c->ami.acl = CONFIG_NO_ACL;
 	c->ami.upstream_verify = true;
+	/* Apache's defaults where it has one; a cache as mod_authn_socache's. */
+	snprintf(c->http.auth_name, sizeof(c->http.auth_name), "pbxguard");
+	c->http.cache_timeout = 300;
+	c->http.cache_entries = 1024;
+	c->http.max_connections = 256;
+	c->http.request_timeout = 20;
+	c->http.keepalive_timeout = 5;
+	c->http.acl = CONFIG_NO_ACL;
 }
 
 /* Scanners that name themselves; a User-Agent is only ever a hint. */
@@ -853,6 +865,163 @@ set_manager(struct ctx *x, const char *k, const char *v)
 	}
 }
 
+static void
+add_http_listen(struct ctx *x, struct slice w)
+{
+	struct config_http *h = &x->c->http;
+	bool tls = slice_startswith_case(w, "https:");
+	struct slice a = w;
+
+	if (tls)
+		a = slice_sub(w, 6, w.n);
+	else if (slice_startswith_case(w, "http:"))
+		a = slice_sub(w, 5, w.n);
+	else {
+		error(x, "listen: '%.*s': expected https:ADDR:PORT or http:ADDR:PORT", (int)w.n, w.p);
+		return;
+	}
+	if (h->nlisten == CONFIG_MAX_HTTP_LISTEN) {
+		error(x, "listen: more than %d listeners", CONFIG_MAX_HTTP_LISTEN);
+		return;
+	}
+	struct http_listen *l = &h->listen[h->nlisten];
+	if (!addr_parse(a, &l->addr) || addr_port(&l->addr) == 0) {
+		error(x, "listen: '%.*s': expected a numeric address and a port", (int)w.n, w.p);
+		return;
+	}
+	l->tls = tls;
+	h->nlisten++;
+}
+
+/* "http://ADDR:PORT/PATH": the PBX's own web GUI, on loopback or a LAN. */
+static void
+parse_proxy(struct ctx *x, const char *k, const char *v)
+{
+	struct config_http *h = &x->c->http;
+	struct slice s = slice_trim(slice_cstr(v)), rest;
+
+	h->has_proxy = false;
+	if (s.n == 0)
+		return;
+	if (!slice_startswith_case(s, "http://")) {
+		error(x, "%s: expected http://ADDR:PORT/ (the PBX's web GUI, over plain HTTP "
+		    "on a trusted network), got '%s'", k, v);
+		return;
+	}
+	s = slice_sub(s, 7, s.n);
+	struct slice host = slice_cut(s, '/', &rest);
+	bool has_path = (size_t)(host.p + host.n - s.p) < s.n;
+	if (!addr_parse(host, &h->proxy) &&
+	    !addr_from_host(host, 80, &h->proxy)) {
+		error(x, "%s: '%.*s': expected a numeric address, optionally with :PORT", k,
+		    (int)host.n, host.p);
+		return;
+	}
+	if (addr_port(&h->proxy) == 0) {
+		error(x, "%s: port 0", k);
+		return;
+	}
+	char path[256];
+	if (!has_path)
+		rest = SLICE_NULL;
+	if ((size_t)snprintf(path, sizeof(path), "/%.*s", (int)rest.n, rest.n ? rest.p : "") >=
+	    sizeof(path) || strpbrk(path, " \t\r\n?#")) {
+		error(x, "%s: the path must be short and hold no blank, '?' or '#'", k);
+		return;
+	}
+	/* "/" and "/gui/" both mean: put this before the client's path, minus its "/". */
+	size_t n = strlen(path);
+	if (n > 1 && path[n - 1] == '/')
+		path[n - 1] = '\0';
+	snprintf(h->proxy_path, sizeof(h->proxy_path), "%s", strcmp(path, "/") == 0 ? "" : path);
+	h->has_proxy = true;
+}
+
+static void
+add_require(struct ctx *x, const char *v)
+{
+	struct config_http *h = &x->c->http;
+	struct slice rest, w = slice_cut(slice_trim(slice_cstr(v)), ' ', &rest);
+
+	rest = slice_trim(rest);
+	if (h->nrequire == CONFIG_MAX_REQUIRE) {
+		error(x, "Require: more than %d lines", CONFIG_MAX_REQUIRE);
+		return;
+	}
+	struct http_require *r = &h->require[h->nrequire];
+	if (slice_caseeq_cstr(w, "valid-user") && rest.n == 0)
+		r->kind = REQUIRE_VALID_USER;
+	else if (slice_caseeq_cstr(w, "user") && rest.n)
+		r->kind = REQUIRE_USER;
+	else if (slice_caseeq_cstr(w, "group") && rest.n)
+		r->kind = REQUIRE_GROUP;
+	else {
+		error(x, "Require: expected valid-user, user NAME... or group NAME..., got '%s'", v);
+		return;
+	}
+	if (!slice_copy(rest, r->words, sizeof(r->words))) {
+		error(x, "Require: too many names on one line");
+		return;
+	}
+	h->nrequire++;
+}
+
+static void
+set_http(struct ctx *x, const char *k, const char *v)
+{
+	struct config_http *h = &x->c->http;
+
+	/* Apache's directives are case-insensitive; so are these. */
+	if (strcasecmp(k, "enabled") == 0) {
+		parse_bool(x, k, v, &h->enabled);
+	} else if (strcasecmp(k, "listen") == 0) {
+		h->nlisten = 0;
+		each_word(x, v, add_http_listen);
+	} else if (strcasecmp(k, "AuthType") == 0) {
+		if (strcasecmp(v, "Basic") != 0)
+			error(x, "AuthType: only Basic (over TLS) is served, got '%s'", v);
+	} else if (strcasecmp(k, "AuthName") == 0) {
+		struct slice s = slice_trim(slice_cstr(v));
+		if (s.n >= 2 && s.p[0] == '"' && s.p[s.n - 1] == '"')
+			s = slice_sub(s, 1, s.n - 2); /* Apache's quotes */
+		if (!slice_copy(s, h->auth_name, sizeof(h->auth_name)) || s.n == 0 ||
+		    slice_find(s, '"') >= 0 || slice_find(s, '\\') >= 0)
+			error(x, "AuthName: 1 to %zu characters, no '\"' or '\\'",
+			    sizeof(h->auth_name) - 1);
+		for (size_t i = 0; i < s.n; i++)
+			if ((unsigned char)s.p[i] < 0x20 || s.p[i] == 0x7f) {
+				error(x, "AuthName: no control characters");
+				break;
+			}
+	} else if (strcasecmp(k, "AuthUserFile") == 0) {
+		parse_str(x, k, v, h->user_file, sizeof(h->user_file));
+	} else if (strcasecmp(k, "AuthGroupFile") == 0) {
+		parse_str(x, k, v, h->group_file, sizeof(h->group_file));
+	} else if (strcasecmp(k, "Require") == 0) {
+		add_require(x, v);
+	} else if (strcasecmp(k, "SSLCertificateFile") == 0) {
+		parse_str(x, k, v, h->cert, sizeof(h->cert));
+	} else if (strcasecmp(k, "SSLCertificateKeyFile") == 0) {
+		parse_str(x, k, v, h->key, sizeof(h->key));
+	} else if (strcasecmp(k, "proxy") == 0) {
+		parse_proxy(x, k, v);
+	} else if (strcasecmp(k, "AuthnCacheTimeout") == 0) {
+		parse_uint(x, k, v, 0, 86400, &h->cache_timeout);
+	} else if (strcasecmp(k, "authn-cache-entries") == 0) {
+		parse_uint(x, k, v, 1, 1000000, &h->cache_entries);
+	} else if (strcasecmp(k, "max-connections") == 0) {
+		parse_uint(x, k, v, 1, 65536, &h->max_connections);
+	} else if (strcasecmp(k, "RequestReadTimeout") == 0) {
+		parse_uint(x, k, v, 1, 3600, &h->request_timeout);
+	} else if (strcasecmp(k, "KeepAliveTimeout") == 0) {
+		parse_uint(x, k, v, 1, 3600, &h->keepalive_timeout);
+	} else if (strcasecmp(k, "acl") == 0) {
+		parse_str(x, k, v, h->acl_name, sizeof(h->acl_name));
+	} else {
+		error(x, "[http]: unknown key '%s'", k);
+	}
+}
+
 static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -874,6 +1043,12 @@ handler(void *user, const char *section, const char *name, const char *value)
 		set_acl(x, section, name, value);
 	} else if (strcmp(section, "manager") == 0) {
 		set_manager(x, name, value);
+	} else if (strcmp(section, "http") == 0) {
+		if (!x->http_seen) {
+			x->http_seen = true;
+			x->c->http.enabled = true;
+		}
+		set_http(x, name, value);
 	} else {
 		for (int i = 0; later_sections[i]; i++)
 			if (strcmp(section, later_sections[i]) == 0) {
@@ -1030,14 +1205,50 @@ check_manager(struct ctx *x)
 }
 
 static void
+check_http(struct ctx *x)
+{
+	struct config_http *h = &x->c->http;
+	char as[ADDR_STRLEN];
+	bool tls = false;
+
+	if (!h->enabled)
+		return;
+	for (size_t i = 0; i < h->nlisten; i++) {
+		tls |= h->listen[i].tls;
+		for (size_t k = 0; k < i; k++)
+			if (addr_equal(&h->listen[i].addr, &h->listen[k].addr))
+				error(x, "[http] listen: %s given twice",
+				    addr_str(&h->listen[i].addr, as, sizeof(as)));
+	}
+	if (h->nlisten == 0)
+		error(x, "[http]: listen is required (https:127.0.0.1:8443, say)");
+	else if (!tls)
+		error(x, "[http] listen: no https: listener; Basic authentication sends the "
+		    "password itself, so it is served over TLS only (an http: listener only "
+		    "redirects to https)");
+	if (h->acl_name[0] &&
+	    (h->acl = config_find_acl(x->c, slice_cstr(h->acl_name))) == CONFIG_NO_ACL)
+		error(x, "[http] acl=%s: no [acl:%s] section", h->acl_name, h->acl_name);
+	for (size_t i = 0; i < h->nrequire; i++)
+		if (h->require[i].kind == REQUIRE_GROUP && !h->group_file[0])
+			error(x, "[http] Require group needs an AuthGroupFile");
+	for (size_t i = 0; h->has_proxy && i < h->nlisten; i++)
+		if (addr_equal(&h->proxy, &h->listen[i].addr))
+			error(x, "[http] proxy %s is our own listener: it would loop",
+			    addr_str(&h->proxy, as, sizeof(as)));
+}
+
+static void
 finish(struct ctx *x)
 {
 	struct config *c = x->c;
 
 	x->line = 0;
-	if (c->n_transports == 0 && !c->ami.enabled)
-		error(x, "no listener configured: give [sip] transports or a [manager] section");
+	if (c->n_transports == 0 && !c->ami.enabled && !c->http.enabled)
+		error(x, "no listener configured: give [sip] transports, a [manager] or an [http] "
+		    "section");
 	check_manager(x);
+	check_http(x);
 	if (c->n_auth_domains == 0 && c->auth_enabled)
 		warning(x, "auth-domains is empty: every request will be rejected");
 	if (!c->auth_enabled)
@@ -1110,6 +1321,17 @@ finish(struct ctx *x)
 			snprintf(c->ami.key, sizeof(c->ami.key), "%s", c->tls_key);
 	} else if (!c->ami.key[0]) {
 		snprintf(c->ami.key, sizeof(c->ami.key), "%s", c->ami.cert);
+	}
+	if (!c->http.user_file[0] &&
+	    (size_t)snprintf(c->http.user_file, sizeof(c->http.user_file), "%s/htpasswd",
+	    c->statedir) >= sizeof(c->http.user_file))
+		error(x, "statedir: path too long");
+	if (!c->http.cert[0]) {
+		snprintf(c->http.cert, sizeof(c->http.cert), "%s", c->tls_cert);
+		if (!c->http.key[0])
+			snprintf(c->http.key, sizeof(c->http.key), "%s", c->tls_key);
+	} else if (!c->http.key[0]) {
+		snprintf(c->http.key, sizeof(c->http.key), "%s", c->http.cert);
 	}
 	if (!c->security_log[0] &&
 	    (size_t)snprintf(c->security_log, sizeof(c->security_log), "%s/security.log",

@@ -50,6 +50,8 @@ enum nft_mode { NFT_AUTO, NFT_YES, NFT_NO };
 #define CONFIG_MAX_UPSTREAMS 8
 /* The AMI greeting's version when no upstream gave its own: Asterisk 20's. */
 #define CONFIG_AMI_VERSION "9.0.0"
+#define CONFIG_MAX_HTTP_LISTEN 8
+#define CONFIG_MAX_REQUIRE 8
 
 /* [sip] upstream: the PBX behind us, reached over UDP (failover in order). */
 struct upstream_spec {
@@ -164,6 +166,35 @@ struct config {
 		char upstream_ca[PATH_MAX];	/* verifies Asterisk's certificate (TLS) */
 		bool upstream_verify;		/* upstream-tls-verify */
 	} ami;
+
+	struct config_http {
+		bool enabled;			/* the section is there */
+		struct http_listen {
+			struct addr addr;
+			bool tls;		/* https:ADDR:PORT; http: only redirects */
+		} listen[CONFIG_MAX_HTTP_LISTEN];
+		size_t nlisten;
+		char auth_name[128];		/* AuthName: the Basic realm */
+		char user_file[PATH_MAX];	/* AuthUserFile; empty: <statedir>/htpasswd */
+		char group_file[PATH_MAX];	/* AuthGroupFile; empty: none */
+		struct http_require {
+			enum { REQUIRE_VALID_USER, REQUIRE_USER, REQUIRE_GROUP } kind;
+			char words[480];	/* the names after "user"/"group", as written */
+		} require[CONFIG_MAX_REQUIRE];	/* any one satisfied lets in (RequireAny) */
+		size_t nrequire;		/* none: valid-user */
+		char cert[PATH_MAX];		/* SSLCertificateFile; empty: [sip]'s */
+		char key[PATH_MAX];		/* SSLCertificateKeyFile */
+		bool has_proxy;			/* proxy = http://ADDR:PORT/PATH */
+		struct addr proxy;
+		char proxy_path[256];		/* prefix put before every proxied path */
+		unsigned cache_timeout;		/* AuthnCacheTimeout, s (0: no cache) */
+		unsigned cache_entries;		/* authn-cache-entries */
+		unsigned max_connections;
+		unsigned request_timeout;	/* s to send a request's head */
+		unsigned keepalive_timeout;	/* KeepAliveTimeout, s */
+		int acl;			/* the listener's [acl:NAME], or CONFIG_NO_ACL */
+		char acl_name[32];
+	} http;
 };
 
 struct config_errors {

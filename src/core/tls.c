@@ -385,6 +385,16 @@ tls_days_left(SSL_CTX *ctx)
 	return days;
 }
 
+time_t
+tls_not_after(SSL_CTX *ctx)
+{
+	X509 *c = SSL_CTX_get0_certificate(ctx);
+	struct tm tm;
+	if (!c || ASN1_TIME_to_tm(X509_get0_notAfter(c), &tm) != 1)
+		return 0;
+	return timegm(&tm);
+}
+
 /* ---- client certificates ---------------------------------------------- */
 
 static void

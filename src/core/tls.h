@@ -58,6 +58,8 @@ bool tls_peer_subjects(SSL *ssl, struct tls_subjects *out);
 
 /* Days until the context's certificate expires (negative: expired). */
 long tls_days_left(SSL_CTX *ctx);
+/* When the context's certificate expires (0: unknown). */
+time_t tls_not_after(SSL_CTX *ctx);
 
 /* ---- making keys and certificates (serve and `pbxguard cert`) ---------- */
 

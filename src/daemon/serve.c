@@ -12,9 +12,11 @@
 #include <event2/event.h>
 
 #include "ami/server.h"
+#include "http/server.h"
 
 #include "core/atomicfile.h"
 #include "core/config.h"
+#include "core/prom.h"
 #include "core/tls.h"
 #include "core/log.h"
 #include "core/secevent.h"
@@ -35,10 +37,12 @@ struct daemon {
 	struct sip_server sip;
 	struct sip_transports *tp;
 	struct ami_server *ami;
+	struct http_server *http;
 	struct control *ctl;
 	struct nft *nft;
 	SSL_CTX *tls;
 	SSL_CTX *ami_tls;
+	SSL_CTX *http_tls;
 	struct event_base *base;
 	struct event *sigs[3];
 	struct event *tick;
@@ -58,6 +62,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 			log_err("AMI: %s", why);
 		else if (d->ami)
 			log_notice("AMI: %s", why);
+		if (d->http && !http_server_reload(d->http, why, sizeof(why)))
+			log_err("HTTP: %s", why);
+		else if (d->http)
+			log_notice("HTTP: %s", why);
 		return;
 	}
 	log_notice("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -153,6 +161,9 @@ start_tls(struct daemon *d, bool create)
 	if (m->enabled && (m->accept_encrypted || m->tls_only_listener) &&
 	    !tls_context(d, m->cert, m->key, create, create ? &d->ami_tls : NULL))
 		return false;
+	if (d->cfg.http.enabled &&
+	    !tls_context(d, d->cfg.http.cert, d->cfg.http.key, create, create ? &d->http_tls : NULL))
+		return false;
 	return true;
 }
 
@@ -243,6 +254,159 @@ start_ami(struct daemon *d)
 	if (!d->cfg.ami.enabled)
 		return true;
 	return (d->ami = ami_server_start(d->base, &d->cfg, d->guard, d->ami_tls, &h)) != NULL;
+}
+
+/* ---- what the admin page and /metrics read from the rest of the daemon -- */
+
+struct reg_json {
+	struct json *j;
+	int64_t now;
+};
+
+static void
+reg_json_item(void *arg, const char *aor, const struct reg_binding *b)
+{
+	struct reg_json *r = arg;
+	char as[ADDR_STRLEN + 8];
+	static const char *const tp[] = { "UDP", "TCP", "TLS" };
+
+	json_obj(r->j, NULL);
+	json_cstr(r->j, "protocol", "SIP");
+	json_cstr(r->j, "aor", aor);
+	json_cstr(r->j, "contact", b->contact);
+	json_int(r->j, "expires", (int64_t)(b->expires_at - r->now));
+	snprintf(as, sizeof(as), "%s/", tp[b->flow.proto]);
+	addr_str(&b->flow.remote, as + 4, sizeof(as) - 4);
+	json_cstr(r->j, "source", as);
+	json_end_obj(r->j);
+}
+
+static void
+json_listener(struct json *j, const char *service, const struct addr *a, const char *kind,
+    const char *state)
+{
+	char as[ADDR_STRLEN];
+	json_obj(j, NULL);
+	json_cstr(j, "service", service);
+	json_cstr(j, "address", addr_str(a, as, sizeof(as)));
+	json_cstr(j, "kind", kind);
+	json_cstr(j, "state", state);
+	json_end_obj(j);
+}
+
+static void
+json_cert(struct json *j, const char *service, const char *file, SSL_CTX *ctx)
+{
+	if (!ctx)
+		return;
+	json_obj(j, NULL);
+	json_cstr(j, "service", service);
+	json_cstr(j, "file", file);
+	json_int(j, "not_after", tls_not_after(ctx));
+	json_int(j, "days_left", tls_days_left(ctx));
+	json_end_obj(j);
+}
+
+static void
+hook_http_state(void *arg, struct json *j)
+{
+	struct daemon *d = arg;
+	const struct config *c = &d->cfg;
+	struct reg_json r = { j, time(NULL) };
+	static const char *const tp[] = { "UDP", "TCP", "TLS" };
+
+	json_arr(j, "registrations");
+	registrar_each(d->sip.reg, r.now, reg_json_item, &r);
+	json_end_arr(j);
+	json_arr(j, "listeners");
+	for (size_t i = 0; i < c->n_transports; i++)
+		json_listener(j, "SIP", &c->transports[i].addr, tp[c->transports[i].proto],
+		    "listening");
+	if (d->ami) {
+		json_listener(j, "AMI", &c->ami.bind, c->ami.accept_encrypted &&
+		    c->ami.accept_unencrypted ? "TLS or TCP" : c->ami.accept_encrypted ? "TLS" : "TCP",
+		    "listening");
+		if (c->ami.tls_only_listener)
+			json_listener(j, "AMI", &c->ami.tls_bind, "TLS", "listening");
+	}
+	for (size_t i = 0; i < c->http.nlisten; i++)
+		json_listener(j, "HTTP", &c->http.listen[i].addr, c->http.listen[i].tls ? "HTTPS" :
+		    "HTTP (redirect)", "listening");
+	json_end_arr(j);
+	json_arr(j, "upstreams");
+	for (size_t i = 0; i < c->n_upstreams; i++)
+		json_listener(j, "SIP", &c->upstreams[i].addr, "PBX", "configured");
+	if (d->ami && c->ami.has_upstream) {
+		const char *st = ami_server_upstream(d->ami);
+		json_listener(j, "AMI", &c->ami.upstream, c->ami.upstream_tls ? "TLS" : "TCP",
+		    st && strcmp(st, "connected") == 0 ? "up" : st ? st : "none");
+	}
+	if (c->http.has_proxy)
+		json_listener(j, "HTTP", &c->http.proxy, "web GUI (proxy)", "configured");
+	json_end_arr(j);
+	json_arr(j, "certificates");
+	json_cert(j, "SIP", c->tls_cert, d->tls);
+	json_cert(j, "AMI", c->ami.cert, d->ami_tls);
+	json_cert(j, "HTTP", c->http.cert, d->http_tls);
+	json_end_arr(j);
+}
+
+static void
+prom_cert(struct dbuf *b, const char *service, SSL_CTX *ctx)
+{
+	if (ctx)
+		prom_sample(b, "pbxguard_certificate_expiry_seconds",
+		    (const char *const[]){ "service", service, NULL }, (double)tls_not_after(ctx));
+}
+
+static void
+hook_http_metrics(void *arg, struct dbuf *b)
+{
+	struct daemon *d = arg;
+
+	prom_family(b, "pbxguard_sip_requests_total", "counter", "SIP requests received.");
+	prom_sample(b, "pbxguard_sip_requests_total", NULL, (double)d->sip.n_requests);
+	prom_family(b, "pbxguard_sip_challenges_total", "counter", "SIP digest challenges sent.");
+	prom_sample(b, "pbxguard_sip_challenges_total", NULL, (double)d->sip.n_challenges);
+	prom_family(b, "pbxguard_sip_malformed_total", "counter", "SIP messages refused as malformed.");
+	prom_sample(b, "pbxguard_sip_malformed_total", NULL, (double)d->sip.n_bad);
+	prom_family(b, "pbxguard_sip_dropped_total", "counter",
+	    "SIP packets dropped before parsing (bans, ACLs, floods).");
+	prom_sample(b, "pbxguard_sip_dropped_total", NULL, (double)d->sip.n_dropped);
+	prom_family(b, "pbxguard_registered_aors", "gauge", "Addresses of record with a binding.");
+	prom_sample(b, "pbxguard_registered_aors", (const char *const[]){ "protocol", "SIP", NULL },
+	    (double)registrar_count(d->sip.reg));
+	if (d->ami) {
+		unsigned open, unauth;
+		ami_server_sessions(d->ami, &open, &unauth);
+		prom_family(b, "pbxguard_ami_sessions", "gauge", "AMI sessions open.");
+		prom_sample(b, "pbxguard_ami_sessions", (const char *const[]){ "state",
+		    "logged_in", NULL }, (double)(open - unauth));
+		prom_sample(b, "pbxguard_ami_sessions", (const char *const[]){ "state",
+		    "not_logged_in", NULL }, (double)unauth);
+		if (d->cfg.ami.has_upstream) {
+			const char *st = ami_server_upstream(d->ami);
+			prom_family(b, "pbxguard_ami_upstream_up", "gauge",
+			    "1 when logged in to the PBX's AMI.");
+			prom_sample(b, "pbxguard_ami_upstream_up", NULL,
+			    st && strcmp(st, "connected") == 0);
+		}
+	}
+	prom_family(b, "pbxguard_certificate_expiry_seconds", "gauge",
+	    "When each TLS certificate expires (Unix time).");
+	prom_cert(b, "SIP", d->tls);
+	prom_cert(b, "AMI", d->ami_tls);
+	prom_cert(b, "HTTP", d->http_tls);
+}
+
+static bool
+start_http(struct daemon *d)
+{
+	struct http_hooks h = { d, hook_http_state, hook_http_metrics };
+
+	if (!d->cfg.http.enabled)
+		return true;
+	return (d->http = http_server_start(d->base, &d->cfg, d->guard, d->http_tls, &h)) != NULL;
 }
 
 /* Bans from the state file, into the kernel when allowed; the control socket. */
@@ -352,6 +516,16 @@ cmd_serve(int argc, char **argv)
 					fprintf(stderr, "warning: %s\n", err);
 				mgr_users_free(u);
 			}
+			if (d.cfg.http.enabled && access(d.cfg.http.user_file, F_OK) == 0) {
+				struct htp_users *u = htp_load(d.cfg.http.user_file, err, sizeof(err));
+				if (!u) {
+					fprintf(stderr, "%s\n", err);
+					ok = false;
+				}
+				for (size_t i = 0; u && i < u->nwarn; i++)
+					fprintf(stderr, "warning: %s\n", u->warn[i]);
+				htp_free(u);
+			}
 		}
 		rc = print_errors(&errs) || !ok ? 1 : 0;
 		if (rc == 0)
@@ -368,6 +542,8 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	if (d.cfg.embedded && demo_prepare(&d.cfg) < 0)
+		goto out;
+	if (web_admin_prepare(&d.cfg) < 0)
 		goto out;
 	if (!secevent_open(d.cfg.security_log))
 		log_warn("cannot open security log %s: %s (events go to this log only)",
@@ -387,7 +563,7 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	if (!(d.tp = sip_transports_start(d.base, &d.sip, &d.cfg, d.tls, d.cfg.embedded)))
 		goto out;
-	if (!start_ami(&d))
+	if (!start_ami(&d) || !start_http(&d))
 		goto out;
 	size_t naccounts = d.store->ops->count(d.store->impl);
 	log_notice("pbxguard ready: configuration %s, %zu account%s from %s, security events to %s",
@@ -431,10 +607,12 @@ out:
 		guard_save_state(d.guard, time(NULL));
 	nft_stop(d.nft);
 	control_stop(d.ctl);
+	http_server_stop(d.http);
 	ami_server_stop(d.ami);
 	sip_transports_stop(d.tp);
 	SSL_CTX_free(d.tls);
 	SSL_CTX_free(d.ami_tls);
+	SSL_CTX_free(d.http_tls);
 	for (int i = 0; i < 3; i++)
 		if (d.sigs[i])
 			event_free(d.sigs[i]);

@@ -1,4 +1,5 @@
 #include "guard/guard.h"
+#include "guard/credcache.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -31,7 +32,14 @@ struct guard {
 	void *enforcer_arg;
 	/* Unknown accounts are verified against this, so they cost the same. */
 	char dummy_ha1[DIGEST_NALGOS][DIGEST_MAX_HEX + 1];
+	struct credcache *webcache;	/* verified web credentials */
+	/* Counted for the admin page and the metrics. */
+	uint64_t auth_ok[GUARD_NSERVICES], auth_fail[GUARD_NSERVICES];
+	uint32_t hist[GUARD_HIST_MINUTES];	/* failures per minute, a ring */
+	time_t hist_minute;			/* the minute of the newest bucket */
 };
+
+static const char *const service_names[GUARD_NSERVICES] = { "SIP", "AMI", "HTTP", "other" };
 
 /* Every ban started or lifted: a log line, a security event, the kernel. */
 static void
@@ -95,6 +103,11 @@ guard_new(const struct config *cfg, struct store *store)
 		rand_bytes(r, sizeof(r));
 		hex_encode(r, digest_hex_len((enum digest_algo)a) / 2, g->dummy_ha1[a]);
 	}
+	if (cfg->http.enabled && cfg->http.cache_timeout &&
+	    !(g->webcache = credcache_new(cfg->http.cache_entries, cfg->http.cache_timeout))) {
+		guard_free(g);
+		return NULL;
+	}
 	return g;
 }
 
@@ -103,6 +116,7 @@ guard_free(struct guard *g)
 {
 	if (!g)
 		return;
+	credcache_free(g->webcache);
 	nonce_ctx_free(&g->nonces);
 	bans_free(g->bans);
 	pcre2_match_data_free(g->subject_md);
@@ -610,10 +624,59 @@ count_outcome(struct guard *g, const struct guard_source *src, const struct guar
 		    ipkey_str(&k, as, sizeof(as)));
 }
 
+/* Move the ring to this minute, emptying the minutes nobody failed in. */
+static void
+hist_advance(struct guard *g, time_t now)
+{
+	time_t m = now / 60;
+	if (g->hist_minute == 0 || m - g->hist_minute >= GUARD_HIST_MINUTES) {
+		memset(g->hist, 0, sizeof(g->hist));
+	} else {
+		for (time_t t = g->hist_minute + 1; t <= m; t++)
+			g->hist[t % GUARD_HIST_MINUTES] = 0;
+	}
+	if (m > g->hist_minute)
+		g->hist_minute = m;
+}
+
+static void
+tally(struct guard *g, const struct guard_source *src, const struct guard_verdict *v)
+{
+	size_t i = 0;
+	while (i < GUARD_NSERVICES - 1 &&
+	    (!src->service || strcmp(src->service, service_names[i]) != 0))
+		i++;
+	if (v->outcome == GUARD_OK) {
+		g->auth_ok[i]++;
+	} else if (v->strike) {
+		g->auth_fail[i]++;
+		hist_advance(g, v->now);
+		g->hist[(v->now / 60) % GUARD_HIST_MINUTES]++;
+	}
+}
+
+void
+guard_stats(struct guard *g, time_t now, struct guard_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < GUARD_NSERVICES; i++) {
+		out->service[i] = service_names[i];
+		out->auth_ok[i] = g->auth_ok[i];
+		out->auth_fail[i] = g->auth_fail[i];
+	}
+	hist_advance(g, now);
+	for (size_t i = 0; i < GUARD_HIST_MINUTES; i++)
+		out->fail_per_min[i] = g->hist[(now / 60 + 1 + i) % GUARD_HIST_MINUTES];
+	credcache_stats(g->webcache, now, &out->cache_live, &out->cache_hits,
+	    &out->cache_misses);
+	out->bans = bans_list(g->bans, now, NULL, 0);
+}
+
 void
 guard_report(struct guard *g, const struct guard_source *src, struct slice session,
     const struct guard_verdict *v)
 {
+	tally(g, src, v);
 	if (!v->has_event) {
 		count_outcome(g, src, v);
 		return;
@@ -761,7 +824,7 @@ secret_equal(struct slice a, struct slice b)
 }
 
 static void
-ami_event(struct guard_verdict *v, enum secevent_type t, const char *reason, bool strike)
+login_event(struct guard_verdict *v, enum secevent_type t, const char *reason, bool strike)
 {
 	v->outcome = t == SECEVENT_SUCCESSFUL_AUTH ? GUARD_OK : GUARD_FORBIDDEN;
 	v->has_event = true;
@@ -796,7 +859,7 @@ guard_ami_login(struct guard *g, const struct guard_ami_login *rq, struct guard_
 	v->received_nonce = rq->challenge;
 	if (!rq->md5 && !rq->plaintext_ok) {
 		/* Never looked at: the secret crossed the network in clear. */
-		ami_event(v, SECEVENT_REQUEST_NOT_ALLOWED, "a plain-text Secret over an unencrypted "
+		login_event(v, SECEVENT_REQUEST_NOT_ALLOWED, "a plain-text Secret over an unencrypted "
 		    "connection (use TLS or Challenge/MD5, or set allowplaintextlogin = yes)", false);
 		v->request_type = slice_cstr("Login");
 		return NULL;
@@ -807,7 +870,7 @@ guard_ami_login(struct guard *g, const struct guard_ami_login *rq, struct guard_
 	    : slice_cstr(g->dummy_ha1[DIGEST_MD5]);
 	guard_ami_key(rq->challenge, secret, expected);
 	if (!u) {
-		ami_event(v, SECEVENT_INVALID_ACCOUNT_ID, "no such user", true);
+		login_event(v, SECEVENT_INVALID_ACCOUNT_ID, "no such user", true);
 		return NULL;
 	}
 	int n = snprintf(v->acct, sizeof(v->acct), "manager:");
@@ -819,24 +882,131 @@ guard_ami_login(struct guard *g, const struct guard_ami_login *rq, struct guard_
 		acl = "account-lock";
 	if (acl) {
 		snprintf(v->acl_name, sizeof(v->acl_name), "%s", acl);
-		ami_event(v, SECEVENT_FAILED_ACL, "refused by ACL", true);
+		login_event(v, SECEVENT_FAILED_ACL, "refused by ACL", true);
 		return NULL;
 	}
 	if (!u->secret) {
-		ami_event(v, SECEVENT_INVALID_PASSWORD, "the user has no secret", true);
+		login_event(v, SECEVENT_INVALID_PASSWORD, "the user has no secret", true);
 		return NULL;
 	}
 	if (rq->md5) {
 		v->received_hash = rq->key;
 		if (rq->challenge.n == 0 || !ct_equal(rq->key.p, rq->key.n, expected, 32)) {
-			ami_event(v, SECEVENT_CHALLENGE_RESPONSE_FAILED, rq->challenge.n ?
+			login_event(v, SECEVENT_CHALLENGE_RESPONSE_FAILED, rq->challenge.n ?
 			    "wrong MD5 key" : "MD5 key without a Challenge first", true);
 			return NULL;
 		}
 	} else if (!secret_equal(rq->secret, slice_cstr(u->secret))) {
-		ami_event(v, SECEVENT_INVALID_PASSWORD, "wrong secret", true);
+		login_event(v, SECEVENT_INVALID_PASSWORD, "wrong secret", true);
 		return NULL;
 	}
-	ami_event(v, SECEVENT_SUCCESSFUL_AUTH, "authenticated", false);
+	login_event(v, SECEVENT_SUCCESSFUL_AUTH, "authenticated", false);
 	return u;
+}
+
+/* ---- web logins ---------------------------------------------------------- */
+
+void
+guard_web_prepare(struct guard *g, const struct guard_web_login *rq, struct guard_web_job *job)
+{
+	memset(job, 0, sizeof(*job));
+	const struct htp_user *u = htp_find(rq->users, rq->username);
+	/* An unknown user is checked against the first user's hash (so the
+	 * same algorithm and cost), which the password cannot match by luck
+	 * in any way that matters: the verdict is refused whatever it says. */
+	const char *h = u ? u->hash : rq->users && rq->users->n ? rq->users->u[0].hash : "";
+	snprintf(job->hash, sizeof(job->hash), "%s", h);
+	if (u && g->webcache) {
+		credcache_key(g->webcache, rq->username, rq->password, job->key);
+		job->cached = credcache_hit(g->webcache, job->key, rq->now);
+	}
+}
+
+static bool
+web_require(const struct guard *g, const struct guard_web_login *rq)
+{
+	const struct config_http *h = &g->cfg->http;
+	if (h->nrequire == 0)
+		return true;
+	for (size_t i = 0; i < h->nrequire; i++) {
+		const struct http_require *r = &h->require[i];
+		if (r->kind == REQUIRE_VALID_USER)
+			return true;
+		struct slice words = slice_cstr(r->words), w;
+		for (;;) {
+			words = slice_trim(words);
+			if (words.n == 0)
+				break;
+			long sp = slice_find(words, ' ');
+			long tab = slice_find(words, '\t');
+			size_t end = sp < 0 ? words.n : (size_t)sp;
+			if (tab >= 0 && (size_t)tab < end)
+				end = (size_t)tab;
+			w = slice_sub(words, 0, end);
+			words = slice_sub(words, end, words.n);
+			if (r->kind == REQUIRE_USER && slice_eq(w, rq->username))
+				return true;
+			if (r->kind == REQUIRE_GROUP) {
+				char name[256];
+				if (slice_copy(w, name, sizeof(name)) &&
+				    htp_in_group(rq->groups, name, rq->username))
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+bool
+guard_web_login(struct guard *g, const struct guard_web_login *rq, struct guard_web_job *job,
+    bool matched, struct guard_verdict *v)
+{
+	struct ipkey k;
+
+	memset(v, 0, sizeof(*v));
+	v->now = rq->now;
+	v->account = rq->username;
+	const struct htp_user *u = htp_find(rq->users, rq->username);
+	if (!u) {
+		login_event(v, SECEVENT_INVALID_ACCOUNT_ID, "no such user", true);
+		return false;
+	}
+	int n = snprintf(v->acct, sizeof(v->acct), "web:");
+	v->known = slice_copy(rq->username, v->acct + n, sizeof(v->acct) - (size_t)n);
+	ipkey_from_addr(rq->src->remote, &k);
+	if (v->known && g->cfg->bans_enabled &&
+	    bans_account_locked(g->bans, slice_cstr(v->acct), &k, rq->now)) {
+		snprintf(v->acl_name, sizeof(v->acl_name), "account-lock");
+		login_event(v, SECEVENT_FAILED_ACL, "refused by ACL", true);
+		return false;
+	}
+	/* The file may have changed while the hash ran: the answer is only
+	 * good for the hash it was computed against. */
+	if (!job->cached && (!matched || strcmp(job->hash, u->hash) != 0)) {
+		login_event(v, SECEVENT_INVALID_PASSWORD, "wrong password", true);
+		return false;
+	}
+	if (!web_require(g, rq)) {
+		login_event(v, SECEVENT_REQUEST_NOT_ALLOWED, "authorization failure: "
+		    "Require leaves this user out", false);
+		v->outcome = GUARD_FORBIDDEN;
+		v->request_type = slice_cstr("Require");
+		v->known = false; /* the password was right: no account lock either */
+		return false;
+	}
+	login_event(v, SECEVENT_SUCCESSFUL_AUTH, "authenticated", false);
+	if (job->cached) {
+		/* A browser sends its password with every request: the first check
+		 * is the login worth an event, the cached ones are its session. */
+		v->has_event = false;
+	} else if (g->webcache) {
+		credcache_put(g->webcache, job->key, rq->now);
+	}
+	return true;
+}
+
+void
+guard_web_flush(struct guard *g)
+{
+	credcache_flush(g->webcache);
 }

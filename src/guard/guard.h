@@ -19,6 +19,7 @@
 #include "guard/bans.h"
 #include "guard/digest.h"
 #include "guard/nonce.h"
+#include "store/htpasswd.h"
 #include "store/mgrusers.h"
 #include "store/store.h"
 
@@ -177,5 +178,54 @@ const struct mgr_user *guard_ami_login(struct guard *g, const struct guard_ami_l
     struct guard_verdict *v);
 /* Asterisk's MD5 login key: lowercase hex MD5(challenge || secret). */
 void guard_ami_key(struct slice challenge, struct slice secret, char out[33]);
+
+/* ---- web (HTTP Basic) logins ------------------------------------------ */
+
+struct guard_web_login {
+	const struct guard_source *src;
+	const struct htp_users *users;
+	const struct htp_groups *groups;	/* AuthGroupFile, or NULL */
+	struct slice username, password;
+	time_t now;
+};
+
+/* Between the two steps: the hash to check, which runs in a worker. */
+struct guard_web_job {
+	char hash[HTP_MAX_HASH];	/* the user's, or a stand-in of the same cost */
+	uint8_t key[32];		/* the credentials' keyed hash, for the cache */
+	bool cached;			/* verified before and not expired: no hash to run */
+};
+
+/*
+ * Step one: the hash an unknown user is checked against costs what a known
+ * one's does (the first user's setting), and a cache hit skips the hash.
+ */
+void guard_web_prepare(struct guard *g, const struct guard_web_login *rq,
+    struct guard_web_job *job);
+/*
+ * Step two, with htp_verify(job->hash, password) (or job->cached): the
+ * account lock, the verdict, Require, the cache. True when the user may in.
+ * A wrong password or unknown user is a strike; a user Require leaves out
+ * is refused without one (the password was right).
+ */
+bool guard_web_login(struct guard *g, const struct guard_web_login *rq,
+    struct guard_web_job *job, bool matched, struct guard_verdict *v);
+/* The password or group file changed: nothing verified before counts. */
+void guard_web_flush(struct guard *g);
+
+/* ---- what the admin page and metrics show ---------------------------- */
+
+#define GUARD_NSERVICES 4		/* SIP, AMI, HTTP, other */
+#define GUARD_HIST_MINUTES 60
+
+struct guard_stats {
+	const char *service[GUARD_NSERVICES];
+	uint64_t auth_ok[GUARD_NSERVICES], auth_fail[GUARD_NSERVICES];
+	uint32_t fail_per_min[GUARD_HIST_MINUTES];	/* oldest first; last: this minute */
+	size_t cache_live;
+	uint64_t cache_hits, cache_misses;
+	size_t bans;
+};
+void guard_stats(struct guard *g, time_t now, struct guard_stats *out);
 
 #endif
