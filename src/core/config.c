@@ -1079,6 +1079,10 @@ check_syntax(struct ctx *x, const char *line)
 			x->manager_seen = true;
 			x->c->ami.enabled = true;
 		}
+		if (slice_eq_cstr(t, "[http]") && !x->http_seen) {
+			x->http_seen = true;
+			x->c->http.enabled = true; /* then "listen is required" says what is missing */
+		}
 		return;
 	}
 	if (slice_find(t, '=') < 0 && slice_find(t, ':') < 0)

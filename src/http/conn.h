@@ -39,6 +39,7 @@ struct hconn {
 	bool busy;			/* a request is being answered */
 	bool want_body;			/* authenticated, its body still coming */
 	bool closing;
+	bool linger;			/* refused mid-request: read on a moment, then close */
 	bool keep;			/* keep the connection after this answer */
 	unsigned requests;
 };

@@ -66,6 +66,13 @@ static void conn_read(struct bufferevent *bev, void *arg);
 static void conn_event(struct bufferevent *bev, short what, void *arg);
 
 static void
+set_timer(struct hconn *c, unsigned seconds)
+{
+	struct timeval tv = { (time_t)seconds, 0 };
+	evtimer_add(c->timer, &tv);
+}
+
+static void
 conn_free(struct hconn *c)
 {
 	struct http_server *srv = c->srv;
@@ -98,10 +105,30 @@ drained(struct bufferevent *bev, void *arg)
 		conn_free(arg);
 }
 
+/* Apache's lingering close: after refusing a request that was still being
+ * sent, read and discard for a moment, so the client's TCP does not answer
+ * our unread bytes with a reset that destroys the refusal before it is read. */
+static void
+discard(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+#define HTTP_LINGER_S 2
+
 void
 http_conn_close(struct hconn *c)
 {
 	c->closing = true;
+	if (c->linger) {
+		discard(c->bev, c);
+		bufferevent_setcb(c->bev, discard, NULL, conn_event, c);
+		bufferevent_enable(c->bev, EV_READ);
+		set_timer(c, HTTP_LINGER_S);
+		return;
+	}
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
 		conn_free(c);
@@ -110,12 +137,6 @@ http_conn_close(struct hconn *c)
 	bufferevent_setcb(c->bev, NULL, drained, conn_event, c);
 }
 
-static void
-set_timer(struct hconn *c, unsigned seconds)
-{
-	struct timeval tv = { (time_t)seconds, 0 };
-	evtimer_add(c->timer, &tv);
-}
 
 static void
 timer_fired(evutil_socket_t fd, short what, void *arg)
@@ -205,6 +226,7 @@ fail(struct hconn *c, unsigned status, const char *why)
 
 	log_info("HTTP: %s: %u: %s", addr_str(&c->remote, as, sizeof(as)), status, why);
 	c->keep = false;
+	c->linger = true;
 	c->busy = true;
 	http_respond(c, status, "text/plain; charset=utf-8", NULL, body, (size_t)n);
 	http_request_done(c);

@@ -163,8 +163,8 @@ test_every_error_with_line(void **state)
 	assert_true(has_error(&e, ":10: [iax2]: not available in this version"));
 	assert_true(has_error(&e, ":11: syntax error: section name without ']'"));
 	assert_true(has_error(&e, ":13: unknown section [nowhere]"));
-	assert_true(has_error(&e, ":0: no listener configured: give [sip] transports or a "
-	    "[manager] section"));
+	assert_true(has_error(&e, ":0: no listener configured: give [sip] transports, a "
+	    "[manager] or an [http] section"));
 	for (size_t i = 0; i < e.n; i++)
 		assert_true(strncmp(e.msg[i], path, strlen(path)) == 0);
 	config_free(&c);
@@ -265,6 +265,66 @@ test_manager(void **state)
 	config_errors_free(&e);
 }
 
+/* [http]: Apache's directive names, and what would not be safe. */
+static void
+test_http(void **state)
+{
+	struct config c;
+	struct config_errors e;
+	char as[ADDR_STRLEN];
+	(void)state;
+
+	assert_true(load("[http]\n"
+	    "listen = https:127.0.0.1:8443 http:127.0.0.1:8080\n"
+	    "AuthType = Basic\n"
+	    "AuthName = \"By Invitation Only\"\n"
+	    "AuthUserFile = /usr/local/apache/passwd/passwords\n"
+	    "AuthGroupFile = /usr/local/apache/passwd/groups\n"
+	    "Require = user rbowen sungo\n"
+	    "require = group admins\n"
+	    "proxy = http://127.0.0.1:80/gui/\n", &c, &e));
+	assert_true(c.http.enabled);
+	assert_int_equal(c.http.nlisten, 2);
+	assert_true(c.http.listen[0].tls);
+	assert_false(c.http.listen[1].tls);
+	assert_string_equal(addr_str(&c.http.listen[1].addr, as, sizeof(as)), "127.0.0.1:8080");
+	assert_string_equal(c.http.auth_name, "By Invitation Only");
+	assert_string_equal(c.http.user_file, "/usr/local/apache/passwd/passwords");
+	assert_int_equal(c.http.nrequire, 2);
+	assert_int_equal(c.http.require[0].kind, REQUIRE_USER);
+	assert_string_equal(c.http.require[0].words, "rbowen sungo");
+	assert_int_equal(c.http.require[1].kind, REQUIRE_GROUP);
+	assert_true(c.http.has_proxy);
+	assert_string_equal(addr_str(&c.http.proxy, as, sizeof(as)), "127.0.0.1:80");
+	assert_string_equal(c.http.proxy_path, "/gui");
+	assert_string_equal(c.http.cert, c.tls_cert); /* [sip]'s certificate by default */
+	config_free(&c);
+	config_errors_free(&e);
+
+	/* The embedded default serves the admin page on loopback, over TLS. */
+	assert_true(config_load(&c, NULL, &e));
+	assert_true(c.http.enabled && c.http.nlisten == 1 && c.http.listen[0].tls);
+	assert_string_equal(addr_str(&c.http.listen[0].addr, as, sizeof(as)), "127.0.0.1:8443");
+	config_free(&c);
+	config_errors_free(&e);
+
+	assert_false(load("[http]\n"				/* 1 */
+	    "listen = http:127.0.0.1:8080\n"			/* 2 */
+	    "AuthType = Digest\n"				/* 3 */
+	    "Require = everyone\n"				/* 4 */
+	    "Require = group ops\n"				/* 5 */
+	    "proxy = https://10.0.0.1/\n"			/* 6 */
+	    "AuthName = \"say \"hi\"\"\n", &c, &e));		/* 7 */
+	assert_true(has_error(&e, "no https: listener"));
+	assert_true(has_error(&e, ":3: AuthType: only Basic"));
+	assert_true(has_error(&e, ":4: Require: expected valid-user"));
+	assert_true(has_error(&e, "Require group needs an AuthGroupFile"));
+	assert_true(has_error(&e, ":6: proxy: expected http://"));
+	assert_true(has_error(&e, ":7: AuthName: 1 to"));
+	config_free(&c);
+	config_errors_free(&e);
+}
+
 int
 main(void)
 {
@@ -274,6 +334,7 @@ main(void)
 		cmocka_unit_test(test_every_error_with_line),
 		cmocka_unit_test(test_bans_and_acls),
 		cmocka_unit_test(test_manager),
+		cmocka_unit_test(test_http),
 		cmocka_unit_test(test_warnings),
 	};
 	snprintf(path, sizeof(path), "%s/pbxguard.conf", test_tmpdir(dir, sizeof(dir)));
