@@ -506,6 +506,11 @@ dispatch(struct hconn *c)
 		webproxy_start(c);
 		return;
 	}
+	if (slice_eq_cstr(c->h.path, "/favicon.ico")) {
+		http_respond(c, 204, NULL, NULL, "", 0); /* browsers ask; we have none */
+		http_request_done(c);
+		return;
+	}
 	if (slice_eq_cstr(c->h.path, "/")) {
 		http_respond(c, 302, "text/plain; charset=utf-8", "Location: /pbxguard/\r\n",
 		    "/pbxguard/\n", 11);
