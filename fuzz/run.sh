@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/pbxguard-fuzz.XXXXXX)
 trap '[ -n "${FUZZ_KEEP:-}" ] || rm -rf "$work"' EXIT
 rc=0 nfail=0
-targets=(sipmsg authhdr userdb config banstate siptls sipproxy ami)
+targets=(sipmsg authhdr userdb config banstate siptls sipproxy ami http htpasswd)
 for target in "${targets[@]}"; do
 	mkdir -p "$work/$target"
 	corpus=$target
@@ -18,6 +18,7 @@ for target in "${targets[@]}"; do
 	case $target in
 	sipmsg|authhdr|siptls|sipproxy) dict=(-dict=fuzz/sip.dict) ;;
 	ami) dict=(-dict=fuzz/ami.dict) ;;
+	http) dict=(-dict=fuzz/http.dict) ;;
 	esac
 	echo "fuzz_$target: ${secs}s"
 	if ! "$build/fuzz_$target" "${dict[@]}" -max_total_time="$secs" -max_len=8192 \

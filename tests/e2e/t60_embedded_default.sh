@@ -27,6 +27,19 @@ pw=$(sed -n 's/.*user 1000@localhost  password \([0-9a-f]*\)$/\1/p' "$T/daemon.l
 grep -q "made a self-signed ECDSA P-256 one for localhost" "$T/daemon.log" || fail "no certificate made"
 pass "embedded default: loopback listeners (TLS on 5061 with a self-signed certificate), state dir 0700, userdb, security.log and key 0600, hashes only"
 
+# The web admin page: an admin with a random password, never admin/admin.
+wpw=$(sed -n 's/.*user admin  password \([0-9a-f]*\)$/\1/p' "$T/daemon.log")
+[ ${#wpw} = 24 ] || fail "no web admin credentials printed"
+grep -q "HTTP: listening on https://127.0.0.1:8443" "$T/daemon.log" || fail "no admin page on 8443"
+[ "$(stat -c %a "$T/state/htpasswd")" = 600 ] || fail "htpasswd mode"
+grep -q '^admin:\$2y\$10\$' "$T/state/htpasswd" || fail "the admin is not bcrypt"
+! grep -q "$wpw" "$T/state/htpasswd" || fail "web password stored in clear"
+[ "$(curl -sk -o /dev/null -w '%{http_code}' -u "admin:$wpw" https://127.0.0.1:8443/pbxguard/)" = 200 ] ||
+	fail "the printed admin password does not open the page"
+[ "$(curl -sk -o /dev/null -w '%{http_code}' -u admin:admin https://127.0.0.1:8443/pbxguard/)" = 401 ] ||
+	fail "admin/admin works"
+pass "embedded default: the admin page on https://127.0.0.1:8443 with a random admin password printed once (bcrypt, 0600); admin/admin refused"
+
 linphone_register 1000 "$pw" 5060 localhost || fail "the demo account does not register"
 grep -q "1000@localhost authenticated with SHA-256" "$T/daemon.log" || fail "not SHA-256"
 pass "the demo account registers (SHA-256)"
