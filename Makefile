@@ -58,6 +58,7 @@ bench: build
 	bash bench/tls.sh ./$(BUILD)/pbxguard
 	bash bench/calls.sh ./$(BUILD)/pbxguard 10000 2500
 	bash bench/ami.sh ./$(BUILD)/pbxguard
+	bash bench/web.sh ./$(BUILD)/pbxguard
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)

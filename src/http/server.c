@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
@@ -680,6 +682,10 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 		evutil_closesocket(fd);
 		return;
 	}
+	/* A head and a body leave as separate TLS records: without this, Nagle
+	 * holds the second for the client's delayed ACK (40 ms a response). */
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->srv = srv;
 	c->l = l;
 	c->remote = from;
