@@ -360,9 +360,7 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 	char as[ADDR_STRLEN];
 	(void)lev;
 
-	memset(&from, 0, sizeof(from));
-	memcpy(&from.ss, sa, (size_t)salen < sizeof(from.ss) ? (size_t)salen : sizeof(from.ss));
-	from.len = (socklen_t)salen;
+	addr_from_sockaddr(sa, salen, &from);
 	struct guard_source src = { &from, &l->local, l->tls_only ? "TLS" : "TCP", "AMI", m->acl };
 	if (guard_admit(srv->ctx.guard, &src, time(NULL)) != GUARD_ADMIT) {
 		evutil_closesocket(fd);

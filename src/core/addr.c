@@ -117,3 +117,14 @@ addr_is_any(const struct addr *a)
 		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
 	return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY);
 }
+
+void
+addr_from_sockaddr(const struct sockaddr *sa, int salen, struct addr *out)
+{
+	size_t n = salen < 0 ? 0 : (size_t)salen;
+	if (n > sizeof(out->ss))
+		n = sizeof(out->ss);
+	memset(out, 0, sizeof(*out));
+	memcpy(&out->ss, sa, n);
+	out->len = (socklen_t)n;
+}

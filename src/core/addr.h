@@ -20,6 +20,8 @@ struct addr {
 bool addr_parse(struct slice s, struct addr *out);
 /* From a numeric host and port. */
 bool addr_from_host(struct slice host, unsigned port, struct addr *out);
+/* What accept(2) gave: copied, cut to our storage, never overrun. */
+void addr_from_sockaddr(const struct sockaddr *sa, int salen, struct addr *out);
 bool addr_is_v6(const struct addr *a);
 unsigned addr_port(const struct addr *a);
 /* "127.0.0.1:5060" or "[::1]:5060". */

@@ -129,18 +129,19 @@ relay_head(struct http_proxy *p, struct evbuffer *in)
 	return true;
 }
 
-static void
-up_read(struct bufferevent *bev, void *arg)
+/* Relays what came; false when that finished (and freed) the relay. */
+static bool
+relay(struct http_proxy *p, struct bufferevent *bev)
 {
-	struct http_proxy *p = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	if (!p->head_sent && !relay_head(p, in))
-		return;
+		return false;
 	if (!p->head_sent) {
-		if (evbuffer_get_length(in) >= HTTP_MAX_HEAD)
-			finish(p, 502, "response head too large");
-		return;
+		if (evbuffer_get_length(in) < HTTP_MAX_HEAD)
+			return true;
+		finish(p, 502, "response head too large");
+		return false;
 	}
 	if (!slice_eq_cstr(p->c->h.method, "HEAD"))
 		evbuffer_add_buffer(bufferevent_get_output(p->c->bev), in);
@@ -148,6 +149,13 @@ up_read(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, evbuffer_get_length(in));
 	if (evbuffer_get_length(bufferevent_get_output(p->c->bev)) > PROXY_HIGH_WATER)
 		bufferevent_disable(bev, EV_READ); /* the client's write callback resumes */
+	return true;
+}
+
+static void
+up_read(struct bufferevent *bev, void *arg)
+{
+	relay(arg, bev);
 }
 
 static void
@@ -158,8 +166,7 @@ up_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED)
 		return;
 	if (what & BEV_EVENT_EOF) {
-		up_read(bev, p);
-		if (p->c->proxy != p)
+		if (!relay(p, bev))
 			return;
 		finish(p, p->head_sent ? 0 : 502, p->head_sent ? NULL :
 		    "closed before a response head");

@@ -170,7 +170,8 @@ http_respond(struct hconn *c, unsigned status, const char *ctype, const char *ex
 	    reason_phrase(status), date);
 	if (ctype)
 		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
-	evbuffer_add_printf(out, "Content-Length: %zu\r\n", n);
+	if (status >= 200 && status != 204 && status != 304) /* RFC 9110 8.6 */
+		evbuffer_add_printf(out, "Content-Length: %zu\r\n", n);
 	/* Everything here is private and live: never cached, framed, sniffed
 	 * or allowed to run anything but its own files. */
 	evbuffer_add_printf(out, "Cache-Control: no-store\r\n"
@@ -663,9 +664,7 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 	char as[ADDR_STRLEN];
 	(void)lev;
 
-	memset(&from, 0, sizeof(from));
-	memcpy(&from.ss, sa, (size_t)salen < sizeof(from.ss) ? (size_t)salen : sizeof(from.ss));
-	from.len = (socklen_t)salen;
+	addr_from_sockaddr(sa, salen, &from);
 	struct guard_source src = { &from, &l->local, l->tls ? "TLS" : "TCP", "HTTP",
 		srv->cfg->http.acl };
 	if (guard_admit(srv->guard, &src, time(NULL)) != GUARD_ADMIT) {

@@ -381,9 +381,7 @@ tcp_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, 
 	struct addr from;
 	(void)lev;
 
-	memset(&from, 0, sizeof(from));
-	memcpy(&from.ss, sa, (size_t)salen < sizeof(from.ss) ? (size_t)salen : sizeof(from.ss));
-	from.len = (socklen_t)salen;
+	addr_from_sockaddr(sa, salen, &from);
 	struct guard_source src = { &from, &l->local, tp_name(l->proto), "SIP", l->acl };
 	if (guard_admit(t->srv->guard, &src, time(NULL)) != GUARD_ADMIT) {
 		t->srv->n_dropped++;

@@ -282,29 +282,39 @@ htp_verify(const char *hash, const char *pw, size_t pwlen)
 /* ---- the files ---------------------------------------------------------- */
 
 static bool
-stamp(const char *path, dev_t *dev, ino_t *ino, off_t *size, struct timespec *mtime)
+stamp(const char *path, struct htp_stamp *st)
 {
-	struct stat st;
-	if (stat(path, &st) < 0)
+	struct stat sb;
+	if (stat(path, &sb) < 0)
 		return false;
-	*dev = st.st_dev;
-	*ino = st.st_ino;
-	*size = st.st_size;
-	*mtime = st.st_mtim;
+	*st = (struct htp_stamp){ sb.st_dev, sb.st_ino, sb.st_size, sb.st_mtim };
 	return true;
 }
 
 static bool
-stamp_differs(const char *path, dev_t dev, ino_t ino, off_t size, struct timespec mtime)
+stamp_differs(const char *path, const struct htp_stamp *was)
 {
-	dev_t d;
-	ino_t i;
-	off_t s;
-	struct timespec m;
-	if (!stamp(path, &d, &i, &s, &m))
+	struct htp_stamp now;
+	if (!stamp(path, &now))
 		return true;
-	return d != dev || i != ino || s != size || m.tv_sec != mtime.tv_sec ||
-	    m.tv_nsec != mtime.tv_nsec;
+	return now.dev != was->dev || now.ino != was->ino || now.size != was->size ||
+	    now.mtime.tv_sec != was->mtime.tv_sec || now.mtime.tv_nsec != was->mtime.tv_nsec;
+}
+
+/* The whole file and its stamp (taken first: a change during the read is
+ * then seen as a change at the next look). what: "AuthUserFile"... */
+static char *
+read_stamped(const char *path, const char *what, struct htp_stamp *st, size_t *n, char *err,
+    size_t errsz)
+{
+	char *data = NULL;
+	if (!stamp(path, st)) {
+		snprintf(err, errsz, "%s %s: %s", what, path, strerror(errno));
+		return NULL;
+	}
+	if (file_read_all(path, HTP_MAX_FILE, &data, n, err, errsz) < 0)
+		return NULL;
+	return data;
 }
 
 /* The next line of text (without its CR LF); false at the end. */
@@ -415,27 +425,16 @@ nomem:
 struct htp_users *
 htp_load(const char *path, char *err, size_t errsz)
 {
-	char *data = NULL;
+	struct htp_stamp st;
 	size_t n = 0;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
+	char *data = read_stamped(path, "AuthUserFile", &st, &n, err, errsz);
 
-	if (!stamp(path, &dev, &ino, &size, &mtime)) {
-		snprintf(err, errsz, "AuthUserFile %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (file_read_all(path, HTP_MAX_FILE, &data, &n, err, errsz) < 0)
+	if (!data)
 		return NULL;
 	struct htp_users *u = htp_parse(data, n, path, err, errsz);
 	free(data);
-	if (u) {
-		u->dev = dev;
-		u->ino = ino;
-		u->size = size;
-		u->mtime = mtime;
-	}
+	if (u)
+		u->stamp = st;
 	return u;
 }
 
@@ -468,7 +467,7 @@ htp_find(const struct htp_users *u, struct slice name)
 bool
 htp_changed(const struct htp_users *u, const char *path)
 {
-	return stamp_differs(path, u->dev, u->ino, u->size, u->mtime);
+	return stamp_differs(path, &u->stamp);
 }
 
 /* ---- AuthGroupFile ------------------------------------------------------ */
@@ -536,27 +535,16 @@ nomem:
 struct htp_groups *
 htp_groups_load(const char *path, char *err, size_t errsz)
 {
-	char *data = NULL;
+	struct htp_stamp st;
 	size_t n = 0;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
+	char *data = read_stamped(path, "AuthGroupFile", &st, &n, err, errsz);
 
-	if (!stamp(path, &dev, &ino, &size, &mtime)) {
-		snprintf(err, errsz, "AuthGroupFile %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (file_read_all(path, HTP_MAX_FILE, &data, &n, err, errsz) < 0)
+	if (!data)
 		return NULL;
 	struct htp_groups *g = htp_groups_parse(data, n, err, errsz);
 	free(data);
-	if (g) {
-		g->dev = dev;
-		g->ino = ino;
-		g->size = size;
-		g->mtime = mtime;
-	}
+	if (g)
+		g->stamp = st;
 	return g;
 }
 
@@ -591,5 +579,5 @@ htp_in_group(const struct htp_groups *g, const char *group, struct slice user)
 bool
 htp_groups_changed(const struct htp_groups *g, const char *path)
 {
-	return stamp_differs(path, g->dev, g->ino, g->size, g->mtime);
+	return stamp_differs(path, &g->stamp);
 }

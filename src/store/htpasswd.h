@@ -47,15 +47,20 @@ struct htp_user {
 	char *hash;
 };
 
+/* Which file was read, to notice that it changed. */
+struct htp_stamp {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
 struct htp_users {
 	struct htp_user *u;
 	size_t n;
 	char **warn;			/* file:line: why, for lines that cannot log in */
 	size_t nwarn;
-	dev_t dev;			/* which file was read, to notice a change */
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
+	struct htp_stamp stamp;
 };
 
 /*
@@ -81,10 +86,7 @@ struct htp_group {
 struct htp_groups {
 	struct htp_group *g;
 	size_t n;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
+	struct htp_stamp stamp;
 };
 
 struct htp_groups *htp_groups_load(const char *path, char *err, size_t errsz);
