@@ -17,6 +17,7 @@
 #include "ami/perm.h"
 #include "ami/relay.h"
 #include "ami/upstream.h"
+#include "core/listen.h"
 #include "core/log.h"
 #include "core/secevent.h"
 
@@ -547,9 +548,7 @@ listen_on(struct ami_server *srv, const struct addr *a, bool tls_only)
 	l->srv = srv;
 	l->local = *a;
 	l->tls_only = tls_only;
-	l->lev = evconnlistener_new_bind(srv->base, on_accept, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 64,
-	    (const struct sockaddr *)&a->ss, (int)a->len);
+	l->lev = tcp_listen(srv->base, on_accept, l, a, 64);
 	if (!l->lev) {
 		log_err("AMI: cannot listen on %s: %s", addr_str(a, as, sizeof(as)), strerror(errno));
 		return false;

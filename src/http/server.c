@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
+#include "core/listen.h"
 #include "core/log.h"
 #include "core/rand.h"
 #include "http/basic.h"
@@ -735,9 +736,7 @@ listen_on(struct http_server *srv, const struct http_listen *hl)
 	l->srv = srv;
 	l->local = hl->addr;
 	l->tls = hl->tls;
-	l->lev = evconnlistener_new_bind(srv->base, on_accept, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
-	    (const struct sockaddr *)&hl->addr.ss, (int)hl->addr.len);
+	l->lev = tcp_listen(srv->base, on_accept, l, &hl->addr, 128);
 	if (!l->lev) {
 		log_err("HTTP: cannot listen on %s: %s", addr_str(&hl->addr, as, sizeof(as)),
 		    strerror(errno));

@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "core/cidr.h"
+#include "core/listen.h"
 #include "core/log.h"
 
 struct listener {
@@ -449,9 +450,7 @@ start_udp(struct sip_transports *t, struct listener *l)
 static bool
 start_tcp(struct sip_transports *t, struct listener *l)
 {
-	l->lev = evconnlistener_new_bind(t->base, tcp_accept, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
-	    (struct sockaddr *)&l->local.ss, (int)l->local.len);
+	l->lev = tcp_listen(t->base, tcp_accept, l, &l->local, 128);
 	return l->lev != NULL;
 }
 
