@@ -598,7 +598,9 @@ guard_malformed(struct guard *g, struct slice account, struct slice what, const 
 	v->request_type = what;
 }
 
-/* Failures and successes, to the ban engine. */
+/* Guesses (strikes) and successes, to the ban engine. A refusal that guessed
+ * nothing (a right password Require leaves out, an account with no usable
+ * hash) counts toward neither the source's ban nor the account's lock. */
 static void
 count_outcome(struct guard *g, const struct guard_source *src, const struct guard_verdict *v)
 {
@@ -617,7 +619,8 @@ count_outcome(struct guard *g, const struct guard_source *src, const struct guar
 	struct slice acct = slice_cstr(v->acct);
 	if (v->outcome == GUARD_OK)
 		bans_account_ok(g->bans, acct, &k, v->now);
-	else if (v->outcome == GUARD_FORBIDDEN && bans_account_fail(g->bans, acct, &k, v->now))
+	else if (v->outcome == GUARD_FORBIDDEN && v->strike &&
+	    bans_account_fail(g->bans, acct, &k, v->now))
 		log_notice("account %s locked for %u s for addresses it never logged in from: "
 		    "%u failures in %u s, the latest from %s", log_escape(acct, u, sizeof(u)),
 		    g->cfg->account_locktime, g->cfg->account_maxretry, g->cfg->account_findtime,
@@ -991,8 +994,7 @@ guard_web_login(struct guard *g, const struct guard_web_login *rq, struct guard_
 		    "Require leaves this user out", false);
 		v->outcome = GUARD_FORBIDDEN;
 		v->request_type = slice_cstr("Require");
-		v->known = false; /* the password was right: no account lock either */
-		return false;
+		return false; /* no strike: toward neither the source's ban nor the account lock */
 	}
 	login_event(v, SECEVENT_SUCCESSFUL_AUTH, "authenticated", false);
 	if (job->cached) {
