@@ -1236,8 +1236,12 @@ check_http(struct ctx *x)
 	for (size_t i = 0; i < h->nrequire; i++)
 		if (h->require[i].kind == REQUIRE_GROUP && !h->group_file[0])
 			error(x, "[http] Require group needs an AuthGroupFile");
+	/* A listener on 0.0.0.0 or :: with the proxy's port takes its address too. */
 	for (size_t i = 0; h->has_proxy && i < h->nlisten; i++)
-		if (addr_equal(&h->proxy, &h->listen[i].addr))
+		if (addr_equal(&h->proxy, &h->listen[i].addr) ||
+		    (addr_is_any(&h->listen[i].addr) &&
+		    addr_port(&h->listen[i].addr) == addr_port(&h->proxy) &&
+		    addr_is_v6(&h->listen[i].addr) == addr_is_v6(&h->proxy)))
 			error(x, "[http] proxy %s is our own listener: it would loop",
 			    addr_str(&h->proxy, as, sizeof(as)));
 }

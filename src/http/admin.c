@@ -142,12 +142,6 @@ same_origin(struct hconn *c)
 	return n > 0 && (size_t)n < sizeof(want) && slice_caseeq_cstr(o, want);
 }
 
-static int
-unhex(char ch)
-{
-	return hex_digit(ch);
-}
-
 /* "address=..." from a form body, percent-decoded. */
 static bool
 form_value(struct slice body, const char *key, char *out, size_t outsz)
@@ -161,9 +155,9 @@ form_value(struct slice body, const char *key, char *out, size_t outsz)
 		size_t n = 0;
 		for (size_t i = 0; i < v.n; i++) {
 			char ch = v.p[i];
-			if (ch == '%' && i + 2 < v.n && unhex(v.p[i + 1]) >= 0 &&
-			    unhex(v.p[i + 2]) >= 0) {
-				ch = (char)(unhex(v.p[i + 1]) << 4 | unhex(v.p[i + 2]));
+			if (ch == '%' && i + 2 < v.n && hex_digit(v.p[i + 1]) >= 0 &&
+			    hex_digit(v.p[i + 2]) >= 0) {
+				ch = (char)(hex_digit(v.p[i + 1]) << 4 | hex_digit(v.p[i + 2]));
 				i += 2;
 			} else if (ch == '+') {
 				ch = ' ';

@@ -323,6 +323,13 @@ test_http(void **state)
 	assert_true(has_error(&e, ":7: AuthName: 1 to"));
 	config_free(&c);
 	config_errors_free(&e);
+
+	/* The seed's PBX GUI on port 80 and our redirect on 0.0.0.0:80: a loop. */
+	assert_false(load("[http]\nlisten = https:0.0.0.0:443 http:0.0.0.0:80\n"
+	    "proxy = http://127.0.0.1:80/\n", &c, &e));
+	assert_true(has_error(&e, "proxy 127.0.0.1:80 is our own listener"));
+	config_free(&c);
+	config_errors_free(&e);
 }
 
 int
