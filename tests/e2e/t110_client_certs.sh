@@ -57,7 +57,7 @@ sleep 0.5
 req() {
 	printf '%s sip:%s SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-%s\r\nFrom: <sip:%s@example.org>;tag=1\r\nTo: <sip:%s@example.org>\r\nCall-ID: %s-%s\r\nCSeq: 1 %s\r\nContact: <sip:%s@127.0.0.1:5999;transport=tls>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' \
 		"$2" "$4" "$RANDOM" "$3" "$3" "$1" "$RANDOM" "$2" "$3" |
-		/usr/bin/python3 "$E2E_DIR/sipclient.py" tcp 127.0.0.1 "${TUN[$1]}" - --wait 1 | head -1 | tr -d '\r'
+		/usr/bin/python3 "$E2E_DIR/sipclient.py" tcp 127.0.0.1 "${TUN[$1]}" - --wait 5 --first | tr -d '\r'
 }
 
 conf "trusted-client-certificates = sip:gateway@trusted.example

@@ -116,8 +116,8 @@ list=$(ctl bans list)
 for a in 127.0.1.1 127.0.1.4 127.0.2.1 2001:db8::5; do
 	grep -q "^$a " <<<"$list" || fail "$a lost in the restart: $list"
 done
-[ -z "$(ping_from 127.0.1.1 $PORT)" ] || fail "a banned source got an answer after the restart"
-out=$(ping_from 127.0.1.1 $PORT tcp)
+[ -z "$(WAIT=0.5 ping_from 127.0.1.1 $PORT)" ] || fail "a banned source got an answer after the restart"
+out=$(WAIT=0.5 ping_from 127.0.1.1 $PORT tcp)
 [[ "$out" != *SIP/2.0* ]] || fail "a banned source got a TCP answer: $out"
 [[ "$(ping_from 127.0.0.2 $PORT)" == "SIP/2.0 200 OK"* ]] || fail "a good source got no answer"
 pass "after a restart: $(head -1 <<<"$list" | cut -d' ' -f2) bans kept, banned sources dropped (UDP silent, TCP closed)"
@@ -130,7 +130,7 @@ bantime.maxtime = 1h"
 start_daemon
 for i in 1 2 3 4 5; do sipp_once 127.0.4.4 u3 wrong $PORT 403 || fail "failure $i not answered"; done
 grep -q "ban: 127.0.4.4 for 2 s (failures; ban number 1)" "$T/daemon.log" || fail "first ban not 2 s"
-[ -z "$(ping_from 127.0.4.4 $PORT)" ] || fail "banned, yet answered"
+[ -z "$(WAIT=0.5 ping_from 127.0.4.4 $PORT)" ] || fail "banned, yet answered"
 for _ in $(seq 1 50); do grep -q "unban: 127.0.4.4 (expired)" "$T/daemon.log" && break; sleep 0.1; done
 grep -q "unban: 127.0.4.4 (expired)" "$T/daemon.log" || fail "the ban did not expire"
 [[ "$(ping_from 127.0.4.4 $PORT)" == "SIP/2.0 200 OK"* ]] || fail "not answered after the ban expired"
