@@ -30,7 +30,7 @@ const char config_embedded_default[] =
 	"listen = https:127.0.0.1:8443\n";
 
 /* Sections kept for later parts of pbxguard: named, so the error is clear. */
-static const char *const later_sections[] = { "iax2",
+static const char *const later_sections[] = {
 	"password-policy", "voicemail-policy", "watch", NULL };
 
 struct ctx {
@@ -45,6 +45,7 @@ struct ctx {
 	bool agents_set;	/* scanner-user-agents given, even empty */
 	bool manager_seen;	/* a [manager] key was read */
 	bool http_seen;
+	bool iax2_seen;
 };
 
 static void
@@ -142,6 +143,18 @@ config_defaults(struct config *c)
 	snprintf(c->ami.version, sizeof(c->ami.version), "%s", CONFIG_AMI_VERSION);
 	c->ami.acl = CONFIG_NO_ACL;
 	c->ami.upstream_verify = true;
+
+	/* chan_iax2's defaults, on loopback like every other door here. */
+	addr_parse(slice_cstr("127.0.0.1:4569"), &c->iax2.bind);
+	c->iax2.token_expiration = 10;
+	c->iax2.maxcallnumbers = 2048;
+	c->iax2.maxcallnumbers_nonvalidated = 8192;
+	c->iax2.authtimeout = 10;
+	c->iax2.delayreject = true;
+	c->iax2.minregexpire = 60;
+	c->iax2.maxregexpire = 3600;
+	c->iax2.defaultexpire = 60;
+	c->iax2.acl = CONFIG_NO_ACL;
 	/* Apache's defaults where it has one; a cache as mod_authn_socache's. */
 	snprintf(c->http.auth_name, sizeof(c->http.auth_name), "pbxguard");
 	c->http.cache_timeout = 300;
@@ -1022,6 +1035,81 @@ set_http(struct ctx *x, const char *k, const char *v)
 	}
 }
 
+static void
+add_token_optional(struct ctx *x, struct slice w)
+{
+	struct config_iax2 *i = &x->c->iax2;
+	const char *why;
+
+	if (i->n_token_optional == CONFIG_MAX_CIDRS) {
+		error(x, "calltokenoptional: more than %d networks", CONFIG_MAX_CIDRS);
+		return;
+	}
+	if (!cidr_parse_masked(w, &i->token_optional[i->n_token_optional], &why)) {
+		error(x, "calltokenoptional: '%.*s': %s", (int)w.n, w.p, why);
+		return;
+	}
+	i->n_token_optional++;
+}
+
+static void
+set_iax2(struct ctx *x, const char *k, const char *v)
+{
+	struct config_iax2 *i = &x->c->iax2;
+	unsigned port;
+
+	if (strcmp(k, "enabled") == 0) {
+		parse_bool(x, k, v, &i->enabled);
+	} else if (strcmp(k, "bindport") == 0) {
+		if (parse_uint(x, k, v, 1, 65535, &port))
+			addr_from_host(slice_cstr(addr_host_str(&i->bind, (char[ADDR_STRLEN]){ 0 },
+			    ADDR_STRLEN)), port, &i->bind);
+	} else if (strcmp(k, "bindaddr") == 0) {
+		parse_manager_addr(x, k, v, addr_port(&i->bind), &i->bind);
+	} else if (strcmp(k, "calltokenoptional") == 0) {
+		/* Several lines add up, as in iax.conf; empty is allowed (the seed's). */
+		each_word(x, v, add_token_optional);
+	} else if (strcmp(k, "calltokenexpiration") == 0) {
+		parse_uint(x, k, v, 1, 3600, &i->token_expiration);
+	} else if (strcmp(k, "maxcallnumbers") == 0) {
+		parse_uint(x, k, v, 1, 32767, &i->maxcallnumbers);
+	} else if (strcmp(k, "maxcallnumbers_nonvalidated") == 0) {
+		parse_uint(x, k, v, 1, 32767, &i->maxcallnumbers_nonvalidated);
+	} else if (strcmp(k, "authtimeout") == 0) {
+		parse_uint(x, k, v, 1, 300, &i->authtimeout);
+	} else if (strcmp(k, "delayreject") == 0) {
+		parse_bool(x, k, v, &i->delayreject);
+	} else if (strcmp(k, "minregexpire") == 0) {
+		parse_uint(x, k, v, 1, 86400, &i->minregexpire);
+	} else if (strcmp(k, "maxregexpire") == 0) {
+		parse_uint(x, k, v, 1, 86400, &i->maxregexpire);
+	} else if (strcmp(k, "users") == 0) {
+		parse_str(x, k, v, i->users, sizeof(i->users));
+	} else if (strcmp(k, "keydir") == 0) {
+		parse_str(x, k, v, i->keydir, sizeof(i->keydir));
+	} else if (strcmp(k, "acl") == 0) {
+		parse_str(x, k, v, i->acl_name, sizeof(i->acl_name));
+	} else if (strcmp(k, "upstream") == 0) {
+		struct slice s = slice_trim(slice_cstr(v));
+		i->has_upstream = false;
+		if (s.n == 0)
+			return;
+		if (!addr_parse(s, &i->upstream) && !addr_from_host(s, 4569, &i->upstream))
+			error(x, "upstream: expected ADDR[:PORT] with a numeric address (the PBX's "
+			    "chan_iax2), got '%s'", v);
+		else
+			i->has_upstream = true;
+	} else if (strcmp(k, "upstream-username") == 0) {
+		parse_str(x, k, v, i->upstream_user, sizeof(i->upstream_user));
+	} else if (strcmp(k, "upstream-secret") == 0) {
+		parse_str(x, k, v, i->upstream_secret, sizeof(i->upstream_secret));
+	} else if (strcmp(k, "outkey") == 0) {
+		parse_str(x, k, v, i->outkey, sizeof(i->outkey));
+	} else {
+		error(x, "[iax2]: unknown key '%s'", k);
+	}
+}
+
 static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -1049,6 +1137,12 @@ handler(void *user, const char *section, const char *name, const char *value)
 			x->c->http.enabled = true;
 		}
 		set_http(x, name, value);
+	} else if (strcmp(section, "iax2") == 0) {
+		if (!x->iax2_seen) {
+			x->iax2_seen = true;
+			x->c->iax2.enabled = true;
+		}
+		set_iax2(x, name, value);
 	} else {
 		for (int i = 0; later_sections[i]; i++)
 			if (strcmp(section, later_sections[i]) == 0) {
@@ -1082,6 +1176,10 @@ check_syntax(struct ctx *x, const char *line)
 		if (slice_eq_cstr(t, "[http]") && !x->http_seen) {
 			x->http_seen = true;
 			x->c->http.enabled = true; /* then "listen is required" says what is missing */
+		}
+		if (slice_eq_cstr(t, "[iax2]") && !x->iax2_seen) {
+			x->iax2_seen = true;
+			x->c->iax2.enabled = true; /* chan_iax2's defaults */
 		}
 		return;
 	}
@@ -1247,16 +1345,44 @@ check_http(struct ctx *x)
 }
 
 static void
+check_iax2(struct ctx *x)
+{
+	struct config_iax2 *i = &x->c->iax2;
+	char as[ADDR_STRLEN];
+
+	if (!i->enabled)
+		return;
+	if (i->acl_name[0] &&
+	    (i->acl = config_find_acl(x->c, slice_cstr(i->acl_name))) == CONFIG_NO_ACL)
+		error(x, "[iax2] acl=%s: no [acl:%s] section", i->acl_name, i->acl_name);
+	if (i->minregexpire > i->maxregexpire)
+		error(x, "[iax2] minregexpire is above maxregexpire");
+	i->defaultexpire = i->minregexpire > 60 ? i->minregexpire : 60;
+	if (i->defaultexpire > i->maxregexpire)
+		i->defaultexpire = i->maxregexpire;
+	if (i->has_upstream && addr_equal(&i->upstream, &i->bind))
+		error(x, "[iax2] upstream %s is our own listener: it would loop",
+		    addr_str(&i->upstream, as, sizeof(as)));
+	if (i->has_upstream && addr_is_v6(&i->upstream) != addr_is_v6(&i->bind))
+		error(x, "[iax2] upstream %s: the listener %s is of the other address family",
+		    addr_str(&i->upstream, as, sizeof(as)),
+		    addr_str(&i->bind, (char[ADDR_STRLEN]){ 0 }, ADDR_STRLEN));
+	if (i->upstream_secret[0] && i->outkey[0])
+		error(x, "[iax2] give upstream-secret or outkey, not both");
+}
+
+static void
 finish(struct ctx *x)
 {
 	struct config *c = x->c;
 
 	x->line = 0;
-	if (c->n_transports == 0 && !c->ami.enabled && !c->http.enabled)
-		error(x, "no listener configured: give [sip] transports, a [manager] or an [http] "
-		    "section");
+	if (c->n_transports == 0 && !c->ami.enabled && !c->http.enabled && !c->iax2.enabled)
+		error(x, "no listener configured: give [sip] transports, a [manager], an [http] or "
+		    "an [iax2] section");
 	check_manager(x);
 	check_http(x);
+	check_iax2(x);
 	if (c->n_auth_domains == 0 && c->auth_enabled)
 		warning(x, "auth-domains is empty: every request will be rejected");
 	if (!c->auth_enabled)
@@ -1341,6 +1467,14 @@ finish(struct ctx *x)
 	} else if (!c->http.key[0]) {
 		snprintf(c->http.key, sizeof(c->http.key), "%s", c->http.cert);
 	}
+	if (!c->iax2.users[0] &&
+	    (size_t)snprintf(c->iax2.users, sizeof(c->iax2.users), "%s/iax.conf", c->statedir) >=
+	    sizeof(c->iax2.users))
+		error(x, "statedir: path too long");
+	if (!c->iax2.keydir[0] &&
+	    (size_t)snprintf(c->iax2.keydir, sizeof(c->iax2.keydir), "%s/keys", c->statedir) >=
+	    sizeof(c->iax2.keydir))
+		error(x, "statedir: path too long");
 	if (!c->security_log[0] &&
 	    (size_t)snprintf(c->security_log, sizeof(c->security_log), "%s/security.log",
 	    c->statedir) >= sizeof(c->security_log))

@@ -195,6 +195,30 @@ struct config {
 		int acl;			/* the listener's [acl:NAME], or CONFIG_NO_ACL */
 		char acl_name[32];
 	} http;
+
+	/* [iax2]: the IAX2 front door, chan_iax2's names */
+	struct config_iax2 {
+		bool enabled;			/* the section is there */
+		struct addr bind;		/* bindaddr + bindport */
+		struct cidr token_optional[CONFIG_MAX_CIDRS];	/* calltokenoptional */
+		size_t n_token_optional;
+		unsigned token_expiration;	/* calltokenexpiration, s */
+		unsigned maxcallnumbers;	/* call numbers per source address */
+		unsigned maxcallnumbers_nonvalidated;	/* all sources without a token */
+		unsigned authtimeout;		/* s from NEW/REGREQ to a verdict */
+		bool delayreject;		/* refusals wait 1 s */
+		unsigned minregexpire, maxregexpire, defaultexpire;
+		char users[PATH_MAX];		/* iax.conf-style; empty: <statedir>/iax.conf */
+		char keydir[PATH_MAX];		/* empty: <statedir>/keys */
+		int acl;			/* the listener's [acl:NAME], or CONFIG_NO_ACL */
+		char acl_name[32];
+		/* upstream: the PBX's chan_iax2 that authenticated calls go on to */
+		bool has_upstream;
+		struct addr upstream;
+		char upstream_user[80];		/* USERNAME sent there; empty: the caller's */
+		char upstream_secret[256];	/* for its MD5 challenge */
+		char outkey[80];		/* or for its RSA challenge */
+	} iax2;
 };
 
 struct config_errors {

@@ -7,5 +7,21 @@ int cmd_userdb(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
 int cmd_htpasswd(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
+
+#include <stdbool.h>
+#include <stddef.h>
+/* A passphrase: the first line of file, or asked on the terminal without
+ * echo (twice when confirm). -1 (said on stderr) when none was had. */
+int keys_ask_passphrase(const char *file, const char *prompt, bool confirm, char *buf,
+    size_t bufsz);
+/*
+ * One line to the control socket. 0: "ok"; -1: the daemon said "error"
+ * (or nothing); -2: not reachable (silent when each is given). The answer
+ * goes to each, or to stdout/stderr.
+ */
+int ctl_exchange(const char *sock, const char *line, size_t n,
+    void (*each)(void *arg, const char *buf, size_t n), void *arg);
 
 #endif

@@ -21,6 +21,8 @@
 struct control {
 	struct evconnlistener *lev;
 	struct guard *g;
+	control_hook hook;
+	void *hook_arg;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -140,7 +142,9 @@ on_read(struct bufferevent *bev, void *arg)
 			bufferevent_free(bev);
 		return;
 	}
-	control_run(c->g, line, bufferevent_get_output(bev));
+	if (!c->hook || !c->hook(c->hook_arg, line, bufferevent_get_output(bev)))
+		control_run(c->g, line, bufferevent_get_output(bev));
+	explicit_bzero(line, n); /* it may hold a key's passcode */
 	free(line);
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_setcb(bev, NULL, on_drained, on_event, c);
@@ -243,4 +247,11 @@ control_stop(struct control *c)
 	evconnlistener_free(c->lev);
 	unlink(c->path);
 	free(c);
+}
+
+void
+control_set_hook(struct control *c, control_hook fn, void *arg)
+{
+	c->hook = fn;
+	c->hook_arg = arg;
 }

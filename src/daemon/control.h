@@ -18,6 +18,13 @@ struct control;
 struct control *control_start(struct event_base *base, const char *path, struct guard *g);
 void control_stop(struct control *c);
 
+/*
+ * Commands of other parts ("keys ..."): called with the whole line first;
+ * true when it answered. Set once, after start.
+ */
+typedef bool (*control_hook)(void *arg, const char *line, struct evbuffer *out);
+void control_set_hook(struct control *c, control_hook fn, void *arg);
+
 /* Runs one command line; the answer ("ok ..." or "error: ...") goes to out. */
 void control_run(struct guard *g, const char *line, struct evbuffer *out);
 

@@ -15,7 +15,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: pbxguard COMMAND [ARGS]\n"
 	    "\n"
-	    "  serve [-c FILE] [--check] [-v]    run the daemon in the foreground; with no -c\n"
+	    "  serve [-c FILE] [--check] [-i] [-v]\n"
+	    "                                    run the daemon in the foreground; with no -c\n"
 	    "                                    it runs on its embedded, loopback-only default\n"
 	    "  userdb add|passwd|del|list|verify FILE user@domain\n"
 	    "                                    manage a Flexisip userdb file\n"
@@ -24,6 +25,8 @@ usage(FILE *f)
 	    "  cert ca|server|client ...         make a CA, server and phone certificates\n"
 	    "  htpasswd [-cimB25dsDv] [-C cost] [-r rounds] [--force] FILE user [password]\n"
 	    "                                    Apache's htpasswd, with atomic rewrites\n"
+	    "  keygen [-q] [-n] [-b BITS] NAME   an RSA key pair for IAX2, as astgenkey\n"
+	    "  keys [-c FILE] show|init          the IAX2 keys of the running daemon\n"
 	    "  help                              this text\n"
 	    "  version                           print the version\n"
 	    "\n"
@@ -46,6 +49,8 @@ main(int argc, char **argv)
 		{ "ctl", cmd_ctl },
 		{ "cert", cmd_cert },
 		{ "htpasswd", cmd_htpasswd },
+		{ "keygen", cmd_keygen },
+		{ "keys", cmd_keys },
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)

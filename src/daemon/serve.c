@@ -9,10 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
 
 #include "ami/server.h"
 #include "http/server.h"
+#include "iax2/server.h"
 
 #include "core/atomicfile.h"
 #include "core/config.h"
@@ -28,6 +31,7 @@
 #include "guard/guard.h"
 #include "sip/server.h"
 #include "sip/transport.h"
+#include "store/keys.h"
 #include "store/store.h"
 
 struct daemon {
@@ -38,6 +42,8 @@ struct daemon {
 	struct sip_transports *tp;
 	struct ami_server *ami;
 	struct http_server *http;
+	struct iax_server *iax;
+	struct keyring *keys;		/* [iax2] keydir */
 	struct control *ctl;
 	struct nft *nft;
 	SSL_CTX *tls;
@@ -47,6 +53,115 @@ struct daemon {
 	struct event *sigs[3];
 	struct event *tick;
 };
+
+/* ---- the IAX2 key directory ------------------------------------------- */
+
+static void
+keys_log(const struct keyring *r, const char *dir)
+{
+	for (size_t i = 0; i < r->nwarn; i++)
+		log_warn("keys: %s", r->warn[i]);
+	size_t locked = keyring_locked(r);
+	log_notice("keys: %zu in %s%s", r->n, dir, locked ? "; some need a passcode: "
+	    "pbxguard keys init (or serve -i)" : "");
+}
+
+/* SIGHUP: the directory again; a key unlocked before stays unlocked if its
+ * file is the same (as its MD5 says). */
+static void
+reload_keys(struct daemon *d)
+{
+	char err[512];
+	struct keyring *r = keyring_load(d->cfg.iax2.keydir, err, sizeof(err));
+
+	if (!r) {
+		log_err("keys: %s (the keys loaded before stay)", err);
+		return;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		struct iax_key *nk = &r->k[i];
+		const struct iax_key *ok = keyring_find(d->keys, slice_cstr(nk->name), nk->is_private);
+		if (nk->needs_passcode && ok && ok->pkey && strcmp(ok->md5, nk->md5) == 0) {
+			nk->pkey = EVP_PKEY_dup(ok->pkey);
+			nk->needs_passcode = nk->pkey == NULL;
+			nk->bits = ok->bits;
+		}
+	}
+	keys_log(r, d->cfg.iax2.keydir);
+	keyring_free(d->keys);
+	d->keys = r;
+}
+
+/* serve -i: each passcode asked on the terminal before we start, as asterisk -i. */
+static bool
+keys_prompt(struct daemon *d)
+{
+	for (size_t i = 0; i < d->keys->n; i++) {
+		struct iax_key *k = &d->keys->k[i];
+		for (int tries = 0; k->needs_passcode && tries < 3; tries++) {
+			char pass[256], err[256];
+			char prompt[160];
+			snprintf(prompt, sizeof(prompt), "Enter passcode for key '%s': ", k->name);
+			if (keys_ask_passphrase(NULL, prompt, false, pass, sizeof(pass)) < 0)
+				return false;
+			if (!keyring_unlock(d->keys, k->name, pass, err, sizeof(err)))
+				fprintf(stderr, "%s\n", err);
+			OPENSSL_cleanse(pass, sizeof(pass));
+		}
+		if (k->needs_passcode) {
+			log_err("keys: '%s' left locked after 3 tries", k->name);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+put_evbuffer(void *arg, const char *line)
+{
+	evbuffer_add_printf(arg, "%s\n", line);
+}
+
+/* The control socket's "keys show", "keys locked", "keys init NAME HEXPASS". */
+static bool
+hook_control(void *arg, const char *line, struct evbuffer *out)
+{
+	struct daemon *d = arg;
+	char name[KEY_NAME_MAX], hex[600], pass[300], err[256];
+
+	if (strncmp(line, "keys ", 5) != 0)
+		return false;
+	if (!d->keys) {
+		evbuffer_add_printf(out, "error: no [iax2] section: no key directory\n");
+		return true;
+	}
+	if (strcmp(line, "keys show") == 0) {
+		evbuffer_add_printf(out, "ok\n");
+		keyring_show(d->keys, put_evbuffer, out);
+	} else if (strcmp(line, "keys locked") == 0) {
+		evbuffer_add_printf(out, "ok %zu\n", keyring_locked(d->keys));
+		for (size_t i = 0; i < d->keys->n; i++)
+			if (d->keys->k[i].needs_passcode)
+				evbuffer_add_printf(out, "%s\n", d->keys->k[i].name);
+	} else if (sscanf(line, "keys init %79s %599s", name, hex) == 2 && strlen(hex) % 2 == 0 &&
+	    strlen(hex) / 2 < sizeof(pass) && hex_decode(slice_cstr(hex), (uint8_t *)pass,
+	    strlen(hex) / 2)) {
+		pass[strlen(hex) / 2] = '\0';
+		if (keyring_unlock(d->keys, name, pass, err, sizeof(err))) {
+			log_notice("keys: '%s' unlocked", name);
+			evbuffer_add_printf(out, "ok '%s' unlocked\n", name);
+		} else {
+			log_warn("keys: %s", err);
+			evbuffer_add_printf(out, "error: %s\n", err);
+		}
+		OPENSSL_cleanse(pass, sizeof(pass));
+		OPENSSL_cleanse(hex, sizeof(hex));
+	} else {
+		evbuffer_add_printf(out, "error: expected 'keys show', 'keys locked' or 'keys init "
+		    "NAME HEXPASS'\n");
+	}
+	return true;
+}
 
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
@@ -66,6 +181,13 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 			log_err("HTTP: %s", why);
 		else if (d->http)
 			log_notice("HTTP: %s", why);
+		if (d->iax) {
+			reload_keys(d);
+			if (!iax_server_reload(d->iax, d->keys, why, sizeof(why)))
+				log_err("IAX2: %s", why);
+			else
+				log_notice("IAX2: %s", why);
+		}
 		return;
 	}
 	log_notice("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -208,13 +330,22 @@ static long
 hook_keys(void *arg, ami_emit_fn emit, void (*done)(void *), void *ectx, char *why,
     size_t whysz)
 {
-	(void)arg;
-	(void)emit;
-	(void)done;
-	(void)ectx;
-	snprintf(why, whysz, "No key directory: IAX2 keys (inkeys, outkey) come with [iax2] "
-	    "keydir, which this version of pbxguard does not have yet");
-	return -1;
+	struct daemon *d = arg;
+
+	if (!d->keys) {
+		snprintf(why, whysz, "No key directory: IAX2 keys (inkeys, outkey) come with an "
+		    "[iax2] section");
+		return -1;
+	}
+	for (size_t i = 0; i < d->keys->n; i++) {
+		const struct iax_key *k = &d->keys->k[i];
+		emit(ectx, "Key", k->name);
+		emit(ectx, "Type", k->is_private ? "PRIVATE" : "PUBLIC");
+		emit(ectx, "Status", k->needs_passcode ? "[Needs Passcode]" : "[Loaded]");
+		emit(ectx, "Sum", k->md5);
+		done(ectx);
+	}
+	return (long)d->keys->n;
 }
 
 static bool
@@ -282,6 +413,23 @@ reg_json_item(void *arg, const char *aor, const struct reg_binding *b)
 }
 
 static void
+iax_json_item(void *arg, const char *name, const struct addr *a, time_t expires)
+{
+	struct reg_json *r = arg;
+	char as[ADDR_STRLEN + 8];
+
+	json_obj(r->j, NULL);
+	json_cstr(r->j, "protocol", "IAX2");
+	json_cstr(r->j, "aor", name);
+	snprintf(as, sizeof(as), "UDP/");
+	addr_str(a, as + 4, sizeof(as) - 4);
+	json_cstr(r->j, "contact", as);
+	json_int(r->j, "expires", (int64_t)(expires - r->now));
+	json_cstr(r->j, "source", as);
+	json_end_obj(r->j);
+}
+
+static void
 json_listener(struct json *j, const char *service, const struct addr *a, const char *kind,
     const char *state)
 {
@@ -317,6 +465,8 @@ hook_http_state(void *arg, struct json *j)
 
 	json_arr(j, "registrations");
 	registrar_each(d->sip.reg, r.now, reg_json_item, &r);
+	if (d->iax)
+		iax_server_each_reg(d->iax, r.now, iax_json_item, &r);
 	json_end_arr(j);
 	json_arr(j, "listeners");
 	for (size_t i = 0; i < c->n_transports; i++)
@@ -332,6 +482,8 @@ hook_http_state(void *arg, struct json *j)
 	for (size_t i = 0; i < c->http.nlisten; i++)
 		json_listener(j, "HTTP", &c->http.listen[i].addr, c->http.listen[i].tls ? "HTTPS" :
 		    "HTTP (redirect)", "listening");
+	if (d->iax)
+		json_listener(j, "IAX2", &c->iax2.bind, "UDP", "listening");
 	json_end_arr(j);
 	json_arr(j, "upstreams");
 	for (size_t i = 0; i < c->n_upstreams; i++)
@@ -343,6 +495,8 @@ hook_http_state(void *arg, struct json *j)
 	}
 	if (c->http.has_proxy)
 		json_listener(j, "HTTP", &c->http.proxy, "web GUI (proxy)", "configured");
+	if (d->iax && c->iax2.has_upstream)
+		json_listener(j, "IAX2", &c->iax2.upstream, "PBX", "configured");
 	json_end_arr(j);
 	json_arr(j, "certificates");
 	json_cert(j, "SIP", c->tls_cert, d->tls);
@@ -392,6 +546,30 @@ hook_http_metrics(void *arg, struct dbuf *b)
 			    st && strcmp(st, "connected") == 0);
 		}
 	}
+	if (d->iax) {
+		struct iax_stats st;
+		iax_server_stats(d->iax, &st);
+		prom_sample(b, "pbxguard_registered_aors", (const char *const[]){ "protocol",
+		    "IAX2", NULL }, (double)iax_server_each_reg(d->iax, time(NULL), NULL, NULL));
+		prom_family(b, "pbxguard_iax2_frames_total", "counter", "IAX2 datagrams received.");
+		prom_sample(b, "pbxguard_iax2_frames_total", NULL, (double)st.frames);
+		prom_family(b, "pbxguard_iax2_malformed_total", "counter",
+		    "IAX2 datagrams dropped as undecodable.");
+		prom_sample(b, "pbxguard_iax2_malformed_total", NULL, (double)st.bad);
+		prom_family(b, "pbxguard_iax2_calltokens_total", "counter", "Call tokens handed out.");
+		prom_sample(b, "pbxguard_iax2_calltokens_total", NULL, (double)st.tokens_sent);
+		prom_family(b, "pbxguard_iax2_refused_total", "counter",
+		    "IAX2 requests refused before authentication.");
+		prom_sample(b, "pbxguard_iax2_refused_total", (const char *const[]){ "why",
+		    "calltoken", NULL }, (double)st.token_refused);
+		prom_sample(b, "pbxguard_iax2_refused_total", (const char *const[]){ "why",
+		    "callnumbers", NULL }, (double)st.limit_refused);
+		prom_family(b, "pbxguard_iax2_calls", "gauge", "IAX2 call numbers in use.");
+		prom_sample(b, "pbxguard_iax2_calls", NULL, (double)st.legs);
+		prom_family(b, "pbxguard_iax2_relayed_calls_total", "counter",
+		    "IAX2 calls relayed between a peer and the PBX.");
+		prom_sample(b, "pbxguard_iax2_relayed_calls_total", NULL, (double)st.relayed_calls);
+	}
 	prom_family(b, "pbxguard_certificate_expiry_seconds", "gauge",
 	    "When each TLS certificate expires (Unix time).");
 	prom_cert(b, "SIP", d->tls);
@@ -407,6 +585,26 @@ start_http(struct daemon *d)
 	if (!d->cfg.http.enabled)
 		return true;
 	return (d->http = http_server_start(d->base, &d->cfg, d->guard, d->http_tls, &h)) != NULL;
+}
+
+static bool
+start_iax2(struct daemon *d, bool ask)
+{
+	char err[512];
+
+	if (!d->cfg.iax2.enabled)
+		return true;
+	if (!(d->keys = keyring_load(d->cfg.iax2.keydir, err, sizeof(err)))) {
+		log_err("keys: %s", err);
+		return false;
+	}
+	keys_log(d->keys, d->cfg.iax2.keydir);
+	if (ask && !keys_prompt(d))
+		return false;
+	if (d->cfg.iax2.outkey[0] && !keyring_find(d->keys, slice_cstr(d->cfg.iax2.outkey), true))
+		log_warn("[iax2] outkey %s: no %s/%s.key", d->cfg.iax2.outkey, d->cfg.iax2.keydir,
+		    d->cfg.iax2.outkey);
+	return (d->iax = iax_server_start(d->base, &d->cfg, d->guard, d->keys)) != NULL;
 }
 
 /* Bans from the state file, into the kernel when allowed; the control socket. */
@@ -447,7 +645,8 @@ print_errors(const struct config_errors *e)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pbxguard serve [-c FILE] [--check] [-v]\n");
+	fprintf(stderr, "usage: pbxguard serve [-c FILE] [--check] [-i] [-v]\n"
+	    "  -i  ask on the terminal for the passcode of each IAX2 key that needs one\n");
 }
 
 int
@@ -457,19 +656,23 @@ cmd_serve(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'k' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "init-keys", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d;
 	struct config_errors errs = { 0 };
 	const char *path = NULL;
-	bool check = false, verbose = false;
+	bool check = false, verbose = false, ask_keys = false;
 	char err[1024];
 	int c, rc = 1;
 
 	memset(&d, 0, sizeof(d));
-	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:vih", opts, NULL)) != -1) {
 		switch (c) {
+		case 'i':
+			ask_keys = true;
+			break;
 		case 'c':
 			path = optarg;
 			break;
@@ -515,6 +718,27 @@ cmd_serve(int argc, char **argv)
 				if (u && err[0])
 					fprintf(stderr, "warning: %s\n", err);
 				mgr_users_free(u);
+			}
+			if (d.cfg.iax2.enabled) {
+				struct iax_users *u = iax_users_load(d.cfg.iax2.users, &d.cfg, err,
+				    sizeof(err));
+				if (!u) {
+					fprintf(stderr, "%s\n", err);
+					ok = false;
+				}
+				for (size_t i = 0; u && i < u->nwarn; i++)
+					fprintf(stderr, "warning: %s\n", u->warn[i]);
+				if (u && err[0])
+					fprintf(stderr, "warning: %s\n", err);
+				iax_users_free(u);
+				struct keyring *r = keyring_load(d.cfg.iax2.keydir, err, sizeof(err));
+				if (!r) {
+					fprintf(stderr, "%s\n", err);
+					ok = false;
+				}
+				for (size_t i = 0; r && i < r->nwarn; i++)
+					fprintf(stderr, "warning: %s\n", r->warn[i]);
+				keyring_free(r);
 			}
 			if (d.cfg.http.enabled && access(d.cfg.http.user_file, F_OK) == 0) {
 				struct htp_users *u = htp_load(d.cfg.http.user_file, err, sizeof(err));
@@ -563,8 +787,9 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	if (!(d.tp = sip_transports_start(d.base, &d.sip, &d.cfg, d.tls, d.cfg.embedded)))
 		goto out;
-	if (!start_ami(&d) || !start_http(&d))
+	if (!start_ami(&d) || !start_http(&d) || !start_iax2(&d, ask_keys))
 		goto out;
+	control_set_hook(d.ctl, hook_control, &d);
 	size_t naccounts = d.store->ops->count(d.store->impl);
 	log_notice("pbxguard ready: configuration %s, %zu account%s from %s, security events to %s",
 	    d.cfg.source, naccounts, naccounts == 1 ? "" : "s", d.cfg.file_path,
@@ -608,6 +833,8 @@ out:
 	nft_stop(d.nft);
 	control_stop(d.ctl);
 	http_server_stop(d.http);
+	iax_server_stop(d.iax);
+	keyring_free(d.keys);
 	ami_server_stop(d.ami);
 	sip_transports_stop(d.tp);
 	SSL_CTX_free(d.tls);

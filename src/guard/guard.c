@@ -39,7 +39,8 @@ struct guard {
 	time_t hist_minute;			/* the minute of the newest bucket */
 };
 
-static const char *const service_names[GUARD_NSERVICES] = { "SIP", "AMI", "HTTP", "other" };
+static const char *const service_names[GUARD_NSERVICES] = { "SIP", "AMI", "HTTP", "IAX2",
+	"other" };
 
 /* Every ban started or lifted: a log line, a security event, the kernel. */
 static void
@@ -140,6 +141,20 @@ guard_admit(struct guard *g, const struct guard_source *src, time_t now)
 	if (bans_check(g->bans, &k, now) || bans_request(g->bans, &k, now))
 		return GUARD_DROP;
 	return GUARD_ADMIT;
+}
+
+enum guard_admit
+guard_banned(struct guard *g, const struct guard_source *src, time_t now)
+{
+	const struct config *cfg = g->cfg;
+	struct ipkey k;
+
+	ipkey_from_addr(src->remote, &k);
+	if (src->acl != CONFIG_NO_ACL && !acl_allows(&cfg->acls[src->acl], &k))
+		return GUARD_DROP;
+	if (!cfg->bans_enabled || bans_ignored(g->bans, &k))
+		return GUARD_ADMIT;
+	return bans_check(g->bans, &k, now) ? GUARD_DROP : GUARD_ADMIT;
 }
 
 static bool
@@ -836,16 +851,18 @@ login_event(struct guard_verdict *v, enum secevent_type t, const char *reason, b
 	v->strike = strike;
 }
 
-/* permit/deny lines, then every acl = NAME; the name that refused, or NULL. */
+/* An account's permit/deny lines, then every acl = NAME; the name that
+ * refused, or NULL (AMI and IAX2 accounts, both from Asterisk files). */
 static const char *
-ami_acl(struct guard *g, const struct mgr_user *u, const struct ipkey *k)
+account_acl(struct guard *g, const struct acl_group *ha, const char (*acls)[32], size_t nacls,
+    const struct ipkey *k)
 {
-	if (u->ha.n && !acl_allows(&u->ha, k))
-		return u->ha.name;
-	for (size_t i = 0; i < u->nacls; i++) {
-		int a = config_find_acl(g->cfg, slice_cstr(u->acls[i]));
+	if (ha->n && !acl_allows(ha, k))
+		return ha->name;
+	for (size_t i = 0; i < nacls; i++) {
+		int a = config_find_acl(g->cfg, slice_cstr(acls[i]));
 		if (a == CONFIG_NO_ACL || !acl_allows(&g->cfg->acls[a], k))
-			return u->acls[i];
+			return acls[i];
 	}
 	return NULL;
 }
@@ -879,7 +896,7 @@ guard_ami_login(struct guard *g, const struct guard_ami_login *rq, struct guard_
 	int n = snprintf(v->acct, sizeof(v->acct), "manager:");
 	v->known = slice_copy_lower(slice_cstr(u->name), v->acct + n, sizeof(v->acct) - (size_t)n);
 	ipkey_from_addr(rq->src->remote, &k);
-	const char *acl = ami_acl(g, u, &k);
+	const char *acl = account_acl(g, &u->ha, u->acls, u->nacls, &k);
 	if (!acl && v->known && g->cfg->bans_enabled &&
 	    bans_account_locked(g->bans, slice_cstr(v->acct), &k, rq->now))
 		acl = "account-lock";
@@ -901,6 +918,96 @@ guard_ami_login(struct guard *g, const struct guard_ami_login *rq, struct guard_
 		}
 	} else if (!secret_equal(rq->secret, slice_cstr(u->secret))) {
 		login_event(v, SECEVENT_INVALID_PASSWORD, "wrong secret", true);
+		return NULL;
+	}
+	login_event(v, SECEVENT_SUCCESSFUL_AUTH, "authenticated", false);
+	return u;
+}
+
+/* ---- IAX2 logins --------------------------------------------------------- */
+
+void
+guard_iax_md5(struct slice challenge, struct slice secret, char out[33])
+{
+	guard_ami_key(challenge, secret, out); /* the same construction as the AMI's */
+}
+
+static const struct iax_user *
+iax_account(const struct iax_users *users, struct slice name, bool reg)
+{
+	const struct iax_user *u = iax_users_find(users, name);
+	return u && (reg ? u->can_register : u->can_call) ? u : NULL;
+}
+
+unsigned
+guard_iax_methods(const struct iax_users *users, struct slice username, bool reg)
+{
+	const struct iax_user *u = iax_account(users, username, reg);
+	return u ? u->auth : IAXU_AUTH_MD5;
+}
+
+static bool
+iax_answer_ok(const struct guard_iax_login *rq, const struct iax_user *u, const char **why)
+{
+	char expected[33];
+	bool ok = false;
+
+	*why = "no answer the account allows";
+	if (rq->has_rsa && (u->auth & IAXU_AUTH_RSA)) {
+		*why = "RSA signature matches none of the inkeys";
+		for (size_t i = 0; i < u->ninkeys && !ok; i++)
+			ok = key_verify(keyring_find(rq->keys, slice_cstr(u->inkeys[i]), false),
+			    rq->challenge, rq->rsa);
+	} else if (rq->has_md5 && (u->auth & IAXU_AUTH_MD5)) {
+		*why = "wrong MD5 result";
+		/* Every secret is tried, so the time says nothing of which matched. */
+		for (size_t i = 0; i < u->nsecrets; i++) {
+			guard_iax_md5(rq->challenge, slice_cstr(u->secrets[i]), expected);
+			ok |= slice_is_hex(rq->md5) && ct_hex_equal(rq->md5, slice_cstr(expected));
+		}
+	} else if (rq->has_password && (u->auth & IAXU_AUTH_PLAINTEXT)) {
+		*why = "wrong password";
+		for (size_t i = 0; i < u->nsecrets; i++)
+			ok |= secret_equal(rq->password, slice_cstr(u->secrets[i]));
+	}
+	return ok && rq->challenge.n > 0;
+}
+
+const struct iax_user *
+guard_iax_login(struct guard *g, const struct guard_iax_login *rq, struct guard_verdict *v)
+{
+	char expected[33];
+	struct ipkey k;
+	const char *why;
+
+	memset(v, 0, sizeof(*v));
+	v->now = rq->now;
+	v->account = rq->username;
+	v->received_nonce = rq->challenge;
+	v->received_hash = rq->has_rsa ? rq->rsa : rq->md5;
+	const struct iax_user *u = iax_account(rq->users, rq->username, rq->reg);
+	if (!u) {
+		/* The same MD5 a known account costs. */
+		guard_iax_md5(rq->challenge, slice_cstr(g->dummy_ha1[DIGEST_MD5]), expected);
+		login_event(v, SECEVENT_INVALID_ACCOUNT_ID, rq->reg ? "no such peer" :
+		    "no such user", true);
+		return NULL;
+	}
+	int n = snprintf(v->acct, sizeof(v->acct), "iax2:");
+	v->known = slice_copy(slice_cstr(u->name), v->acct + n, sizeof(v->acct) - (size_t)n);
+	ipkey_from_addr(rq->src->remote, &k);
+	const char *acl = account_acl(g, &u->ha, u->acls, u->nacls, &k);
+	if (!acl && v->known && g->cfg->bans_enabled &&
+	    bans_account_locked(g->bans, slice_cstr(v->acct), &k, rq->now))
+		acl = "account-lock";
+	if (acl) {
+		snprintf(v->acl_name, sizeof(v->acl_name), "%s", acl);
+		login_event(v, SECEVENT_FAILED_ACL, "refused by ACL", true);
+		return NULL;
+	}
+	if (!iax_answer_ok(rq, u, &why)) {
+		login_event(v, rq->has_password && !rq->has_md5 && !rq->has_rsa ?
+		    SECEVENT_INVALID_PASSWORD : SECEVENT_CHALLENGE_RESPONSE_FAILED, why, true);
 		return NULL;
 	}
 	login_event(v, SECEVENT_SUCCESSFUL_AUTH, "authenticated", false);

@@ -20,6 +20,8 @@
 #include "guard/digest.h"
 #include "guard/nonce.h"
 #include "store/htpasswd.h"
+#include "store/iaxusers.h"
+#include "store/keys.h"
 #include "store/mgrusers.h"
 #include "store/store.h"
 
@@ -98,6 +100,13 @@ void guard_free(struct guard *g);
  * (TCP).
  */
 enum guard_admit guard_admit(struct guard *g, const struct guard_source *src, time_t now);
+
+/*
+ * For traffic of a session already admitted (IAX2 media, say): the
+ * listener's ACL and the bans in force, without counting it toward the
+ * flood limit. GUARD_DROP when the source is refused.
+ */
+enum guard_admit guard_banned(struct guard *g, const struct guard_source *src, time_t now);
 
 /*
  * A parsed request's User-Agent: a scanner's name counts as a strike toward
@@ -179,6 +188,36 @@ const struct mgr_user *guard_ami_login(struct guard *g, const struct guard_ami_l
 /* Asterisk's MD5 login key: lowercase hex MD5(challenge || secret). */
 void guard_ami_key(struct slice challenge, struct slice secret, char out[33]);
 
+/* ---- IAX2 registrations and calls -------------------------------------- */
+
+struct guard_iax_login {
+	const struct guard_source *src;
+	const struct iax_users *users;
+	const struct keyring *keys;
+	struct slice username;
+	bool reg;			/* REGREQ/REGREL (a peer) or NEW (a user) */
+	struct slice challenge;		/* the one we sent */
+	bool has_md5, has_rsa, has_password;	/* which answers came */
+	struct slice md5, rsa, password;
+	time_t now;
+};
+
+/*
+ * The AUTHMETHODS to offer in REGAUTH/AUTHREQ: the account's, or md5 for
+ * a name that is not an account of that kind — the same answer, so a
+ * scanner learns nothing before it answers the challenge.
+ */
+unsigned guard_iax_methods(const struct iax_users *users, struct slice username, bool reg);
+/*
+ * Lookup, ACL, account lock and the answer (md5: hex MD5(challenge ||
+ * secret) against each secret; rsa: the signature against each inkey;
+ * plaintext when allowed). The user on GUARD_OK, else NULL with the event.
+ */
+const struct iax_user *guard_iax_login(struct guard *g, const struct guard_iax_login *rq,
+    struct guard_verdict *v);
+/* IAX2's MD5_RESULT: lowercase hex MD5(challenge || secret). */
+void guard_iax_md5(struct slice challenge, struct slice secret, char out[33]);
+
 /* ---- web (HTTP Basic) logins ------------------------------------------ */
 
 struct guard_web_login {
@@ -215,7 +254,7 @@ void guard_web_flush(struct guard *g);
 
 /* ---- what the admin page and metrics show ---------------------------- */
 
-#define GUARD_NSERVICES 4		/* SIP, AMI, HTTP, other */
+#define GUARD_NSERVICES 5		/* SIP, AMI, HTTP, IAX2, other */
 #define GUARD_HIST_MINUTES 60
 
 struct guard_stats {

@@ -429,19 +429,9 @@ tcp_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, 
 static bool
 start_udp(struct sip_transports *t, struct listener *l)
 {
-	int one = 1;
-	int fd = socket(l->local.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = udp_bind(&l->local);
 	if (fd < 0)
 		return false;
-	if (addr_is_v6(&l->local))
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&l->local.ss, l->local.len) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return false;
-	}
 	l->fd = fd;
 	l->ev = event_new(t->base, fd, EV_READ | EV_PERSIST, udp_read, l);
 	return l->ev && event_add(l->ev, NULL) == 0;

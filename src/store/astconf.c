@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "core/config.h"
 #include "core/slice.h"
 
 struct parser {
@@ -214,4 +216,39 @@ astconf_free(struct astconf *c)
 	}
 	free(c->s);
 	memset(c, 0, sizeof(*c));
+}
+
+int
+astconf_yes_no(const char *v)
+{
+	static const char *const yes[] = { "yes", "true", "y", "t", "1", "on", NULL };
+	static const char *const no[] = { "no", "false", "n", "f", "0", "off", NULL };
+	for (int i = 0; yes[i]; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+bool
+astconf_add_rule(struct acl_group *g, bool permit, const char *v, const char *where, char *err,
+    size_t errsz)
+{
+	struct acl_rule r = { .permit = permit };
+	const char *why;
+
+	if (!cidr_parse_masked(slice_cstr(v), &r.net, &why)) {
+		snprintf(err, errsz, "%s: %s = %s: %s", where, permit ? "permit" : "deny", v, why);
+		return false;
+	}
+	struct acl_rule *nr = realloc(g->rules, (g->n + 1) * sizeof(*nr));
+	if (!nr) {
+		snprintf(err, errsz, "%s: out of memory", where);
+		return false;
+	}
+	g->rules = nr;
+	g->rules[g->n++] = r;
+	return true;
 }

@@ -39,4 +39,12 @@ bool astconf_parse(const char *text, size_t len, const char *fname, struct astco
     char *err, size_t errsz);
 void astconf_free(struct astconf *c);
 
+/* Asterisk's ast_true / ast_false: 1, 0, or -1 for neither. */
+int astconf_yes_no(const char *v);
+/* A permit/deny line (CIDR or Asterisk's ADDR/NETMASK) appended to g;
+ * where ("file:line: [name]") prefixes the error. */
+struct acl_group;
+bool astconf_add_rule(struct acl_group *g, bool permit, const char *v, const char *where,
+    char *err, size_t errsz);
+
 #endif

@@ -30,42 +30,6 @@ warn(struct mgr_users *u, const char *fmt, ...)
 		u->nwarn++;
 }
 
-/* Asterisk's ast_true / ast_false, for yes/no keys. */
-static int
-yes_no(const char *v)
-{
-	static const char *const yes[] = { "yes", "true", "y", "t", "1", "on", NULL };
-	static const char *const no[] = { "no", "false", "n", "f", "0", "off", NULL };
-	for (int i = 0; yes[i]; i++) {
-		if (strcasecmp(v, yes[i]) == 0)
-			return 1;
-		if (strcasecmp(v, no[i]) == 0)
-			return 0;
-	}
-	return -1;
-}
-
-static bool
-add_rule(struct mgr_user *mu, bool permit, const char *v, const char *where, char *err,
-    size_t errsz)
-{
-	struct acl_rule r = { .permit = permit };
-	const char *why;
-
-	if (!cidr_parse_masked(slice_cstr(v), &r.net, &why)) {
-		snprintf(err, errsz, "%s: %s = %s: %s", where, permit ? "permit" : "deny", v, why);
-		return false;
-	}
-	struct acl_rule *nr = realloc(mu->ha.rules, (mu->ha.n + 1) * sizeof(*nr));
-	if (!nr) {
-		snprintf(err, errsz, "%s: out of memory", where);
-		return false;
-	}
-	mu->ha.rules = nr;
-	mu->ha.rules[mu->ha.n++] = r;
-	return true;
-}
-
 static bool
 set_key(struct mgr_users *u, struct mgr_user *mu, const struct astconf_var *var,
     const char *fname, const struct config *cfg, char *err, size_t errsz)
@@ -82,7 +46,7 @@ set_key(struct mgr_users *u, struct mgr_user *mu, const struct astconf_var *var,
 			return false;
 		}
 	} else if (strcasecmp(k, "permit") == 0 || strcasecmp(k, "deny") == 0) {
-		return add_rule(mu, (k[0] | 0x20) == 'p', v, where, err, errsz);
+		return astconf_add_rule(&mu->ha, (k[0] | 0x20) == 'p', v, where, err, errsz);
 	} else if (strcasecmp(k, "acl") == 0) {
 		if (config_find_acl(cfg, slice_cstr(v)) == CONFIG_NO_ACL) {
 			snprintf(err, errsz, "%s: acl = %s: no [acl:%s] in %s", where, v, v,
@@ -103,7 +67,7 @@ set_key(struct mgr_users *u, struct mgr_user *mu, const struct astconf_var *var,
 		snprintf(dst, sizeof(mu->read), "%s", v);
 	} else if (strcasecmp(k, "displayconnects") == 0 ||
 	    strcasecmp(k, "allowmultiplelogin") == 0) {
-		if ((yn = yes_no(v)) < 0) {
+		if ((yn = astconf_yes_no(v)) < 0) {
 			snprintf(err, errsz, "%s: %s: expected yes or no, got '%s'", where, k, v);
 			return false;
 		}

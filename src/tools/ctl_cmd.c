@@ -23,6 +23,54 @@ usage(FILE *f)
 }
 
 int
+ctl_exchange(const char *sock, const char *line, size_t n, void (*each)(void *, const char *,
+    size_t), void *arg)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char buf[4096];
+	int fd = -1, rc = -2;
+
+	if (strlen(sock) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "pbxguard: %s: path too long for a socket\n", sock);
+		return -2;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (!each)
+			fprintf(stderr, "pbxguard: cannot reach the daemon at %s: %s\n", sock,
+			    strerror(errno));
+		goto out;
+	}
+	if (write(fd, line, n) != (ssize_t)n) {
+		fprintf(stderr, "pbxguard: %s: %s\n", sock, strerror(errno));
+		goto out;
+	}
+	/* "ok ..." or "error: ..." first; the rest is passed on as it comes. */
+	bool first = true;
+	ssize_t got;
+	while ((got = read(fd, buf, sizeof(buf))) > 0) {
+		if (first) {
+			rc = got >= 3 && strncmp(buf, "ok", 2) == 0 ? 0 : -1;
+			first = false;
+		}
+		if (each)
+			each(arg, buf, (size_t)got);
+		else
+			fwrite(buf, 1, (size_t)got, rc == 0 ? stdout : stderr);
+	}
+	if (first) {
+		fprintf(stderr, "pbxguard: the daemon closed the connection without answering "
+		    "(not root or its user?)\n");
+		rc = -1;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int
 cmd_ctl(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -34,8 +82,8 @@ cmd_ctl(int argc, char **argv)
 	const char *conf = NULL, *sock = NULL;
 	struct config cfg;
 	struct config_errors errs = { 0 };
-	char line[600], buf[4096];
-	int c, rc = 1, fd = -1;
+	char line[600];
+	int c, rc = 1;
 
 	while ((c = getopt_long(argc, argv, "+c:s:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -79,38 +127,8 @@ cmd_ctl(int argc, char **argv)
 		}
 		sock = cfg.control_socket;
 	}
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (strlen(sock) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "pbxguard: %s: path too long for a socket\n", sock);
-		goto out;
-	}
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "pbxguard: cannot reach the daemon at %s: %s\n", sock,
-		    strerror(errno));
-		goto out;
-	}
-	if (write(fd, line, at) != (ssize_t)at) {
-		fprintf(stderr, "pbxguard: %s: %s\n", sock, strerror(errno));
-		goto out;
-	}
-	/* "ok ..." or "error: ..." first; the rest is printed as it comes. */
-	bool first = true;
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (first) {
-			rc = n >= 3 && strncmp(buf, "ok", 2) == 0 ? 0 : 1;
-			first = false;
-		}
-		fwrite(buf, 1, (size_t)n, rc == 0 ? stdout : stderr);
-	}
-	if (first)
-		fprintf(stderr, "pbxguard: the daemon closed the connection without answering "
-		    "(not root or its user?)\n");
+	rc = ctl_exchange(sock, line, at, NULL, NULL) == 0 ? 0 : 1;
 out:
-	if (fd >= 0)
-		close(fd);
 	config_free(&cfg);
 	config_errors_free(&errs);
 	return rc;

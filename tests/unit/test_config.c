@@ -146,8 +146,8 @@ test_every_error_with_line(void **state)
 	    "this line has no equals sign\n"			/* 6 */
 	    "[sip]\n"						/* 7 */
 	    "transports = udp:localhost:5060 tls:127.0.0.1:5061;x=1 tcp:127.0.0.1:99999\n" /* 8 */
-	    "[iax2]\n"						/* 9 */
-	    "bindport = 4569\n"				/* 10 */
+	    "[watch]\n"						/* 9 */
+	    "sshd = /var/log/auth.log\n"			/* 10 */
 	    "[nonsense\n"					/* 11 */
 	    "[nowhere]\n"					/* 12 */
 	    "x = 1\n",						/* 13 */
@@ -160,11 +160,11 @@ test_every_error_with_line(void **state)
 	assert_true(has_error(&e, ":8: transports: 'udp:localhost:5060'"));
 	assert_true(has_error(&e, ":8: transports: 'tls:127.0.0.1:5061;x=1': unsupported parameter 'x=1'"));
 	assert_true(has_error(&e, ":8: transports: 'tcp:127.0.0.1:99999'"));
-	assert_true(has_error(&e, ":10: [iax2]: not available in this version"));
+	assert_true(has_error(&e, ":10: [watch]: not available in this version"));
 	assert_true(has_error(&e, ":11: syntax error: section name without ']'"));
 	assert_true(has_error(&e, ":13: unknown section [nowhere]"));
 	assert_true(has_error(&e, ":0: no listener configured: give [sip] transports, a "
-	    "[manager] or an [http] section"));
+	    "[manager], an [http] or an [iax2] section"));
 	for (size_t i = 0; i < e.n; i++)
 		assert_true(strncmp(e.msg[i], path, strlen(path)) == 0);
 	config_free(&c);
@@ -267,6 +267,55 @@ test_manager(void **state)
 
 /* [http]: Apache's directive names, and what would not be safe. */
 static void
+test_iax2(void **state)
+{
+	struct config c;
+	struct config_errors e;
+	char as[ADDR_STRLEN];
+	struct ipkey k;
+	(void)state;
+
+	/* "[iax2]" alone: chan_iax2's defaults on loopback, a listener by itself. */
+	assert_true(load("[iax2]\n", &c, &e));
+	assert_true(c.iax2.enabled);
+	assert_string_equal(addr_str(&c.iax2.bind, as, sizeof(as)), "127.0.0.1:4569");
+	assert_int_equal(c.iax2.token_expiration, 10);
+	assert_int_equal(c.iax2.maxcallnumbers, 2048);
+	assert_int_equal(c.iax2.maxcallnumbers_nonvalidated, 8192);
+	assert_int_equal(c.iax2.n_token_optional, 0);
+	assert_true(strstr(c.iax2.users, "/iax.conf") != NULL);
+	assert_true(strstr(c.iax2.keydir, "/keys") != NULL);
+	config_free(&c);
+	config_errors_free(&e);
+
+	/* The seed's fix, in Asterisk's netmask form too; several lines add up. */
+	assert_true(load("[iax2]\nbindaddr = 0.0.0.0\nbindport = 4570\n"
+	    "calltokenoptional = 209.16.236.73/255.255.255.0\n"
+	    "calltokenoptional = 10.0.0.0/8 2001:db8::/32\ncalltokenexpiration = 30\n"
+	    "upstream = 127.0.0.1\nupstream-username = door\noutkey = door\n", &c, &e));
+	assert_string_equal(addr_str(&c.iax2.bind, as, sizeof(as)), "0.0.0.0:4570");
+	assert_int_equal(c.iax2.n_token_optional, 3);
+	assert_true(ipkey_parse(slice_cstr("209.16.236.200"), &k));
+	assert_true(cidr_match(&c.iax2.token_optional[0], &k));
+	assert_int_equal(c.iax2.token_expiration, 30);
+	assert_string_equal(addr_str(&c.iax2.upstream, as, sizeof(as)), "127.0.0.1:4569");
+	config_free(&c);
+	config_errors_free(&e);
+
+	assert_false(load("[iax2]\nbindport = 0\ncalltokenoptional = example.com\n"
+	    "upstream = 127.0.0.1:4569\nupstream-secret = x\noutkey = y\nacl = Nope\n"
+	    "trunk = yes\n", &c, &e));
+	assert_true(has_error(&e, ":2: bindport: expected a whole number from 1 to 65535"));
+	assert_true(has_error(&e, ":3: calltokenoptional: 'example.com'"));
+	assert_true(has_error(&e, ":8: [iax2]: unknown key 'trunk'"));
+	assert_true(has_error(&e, "upstream 127.0.0.1:4569 is our own listener"));
+	assert_true(has_error(&e, "give upstream-secret or outkey, not both"));
+	assert_true(has_error(&e, "[iax2] acl=Nope: no [acl:Nope] section"));
+	config_free(&c);
+	config_errors_free(&e);
+}
+
+static void
 test_http(void **state)
 {
 	struct config c;
@@ -342,6 +391,7 @@ main(void)
 		cmocka_unit_test(test_bans_and_acls),
 		cmocka_unit_test(test_manager),
 		cmocka_unit_test(test_http),
+		cmocka_unit_test(test_iax2),
 		cmocka_unit_test(test_warnings),
 	};
 	snprintf(path, sizeof(path), "%s/pbxguard.conf", test_tmpdir(dir, sizeof(dir)));
