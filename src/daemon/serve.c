@@ -826,6 +826,18 @@ cmd_serve(int argc, char **argv)
 		    (unsigned long long)ps.timeouts, (unsigned long long)ps.failovers,
 		    (unsigned long long)ps.unreachable, ntx, ndlg);
 	}
+	if (d.iax) {
+		struct iax_stats st;
+		iax_server_stats(d.iax, &st);
+		log_notice("iax2: %llu frames, %llu undecodable, %llu call tokens given, %llu refused "
+		    "for the token, %llu for call numbers; %llu registrations and %llu calls let in, "
+		    "%llu and %llu refused; %llu calls relayed; %zu call numbers in use",
+		    (unsigned long long)st.frames, (unsigned long long)st.bad,
+		    (unsigned long long)st.tokens_sent, (unsigned long long)st.token_refused,
+		    (unsigned long long)st.limit_refused, (unsigned long long)st.reg_ok,
+		    (unsigned long long)st.call_ok, (unsigned long long)st.reg_fail,
+		    (unsigned long long)st.call_fail, (unsigned long long)st.relayed_calls, st.legs);
+	}
 	rc = 0;
 out:
 	if (d.guard)

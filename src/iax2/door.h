@@ -31,6 +31,13 @@ struct iax_server {
 	struct iax_reg *regs;
 	size_t nregs;
 	struct iax_stats st;
+	/* Refusals before any state are logged once a minute per source: a
+	 * flood must not become a flood of log lines. */
+	struct iax_quiet {
+		struct ipkey k;
+		time_t at;
+		unsigned suppressed;
+	} quiet[64];
 };
 
 /* ---- server.c ---- */

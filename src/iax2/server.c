@@ -105,6 +105,41 @@ token_optional(const struct iax_server *s, const struct addr *from)
 	return false;
 }
 
+/*
+ * May this source's refusal be logged (and made an event) now? Once per
+ * source per minute; the next one says how many were not.
+ */
+static bool
+loud(struct iax_server *s, const struct addr *from, unsigned *suppressed)
+{
+	struct ipkey k;
+	time_t now = time(NULL);
+	uint64_t h = 1469598103934665603ull;
+
+	ipkey_from_addr(from, &k);
+	for (size_t i = 0; i < sizeof(k.b); i++)
+		h = (h ^ k.b[i]) * 1099511628211ull;
+	struct iax_quiet *q = &s->quiet[h % (sizeof(s->quiet) / sizeof(s->quiet[0]))];
+	if (ipkey_eq(&q->k, &k) && now - q->at < 60) {
+		q->suppressed++;
+		return false;
+	}
+	*suppressed = ipkey_eq(&q->k, &k) ? q->suppressed : 0;
+	q->k = k;
+	q->at = now;
+	q->suppressed = 0;
+	return true;
+}
+
+static const char *
+quiet_note(unsigned n, char *buf, size_t bufsz)
+{
+	if (!n)
+		return "";
+	snprintf(buf, bufsz, " (and %u more from it in the last minute, not logged)", n);
+	return buf;
+}
+
 /* A refused token, or none where one is required: RequestNotAllowed. */
 static void
 token_event(struct iax_server *s, const struct addr *from, const struct iax_frame *f,
@@ -140,6 +175,8 @@ gate(struct iax_server *s, const struct addr *from, const struct iax_frame *f, b
 	char as[ADDR_STRLEN], who[LOG_ESCAPED_SIZE(80)];
 	bool validated = false;
 	uint8_t refuse = f->subclass == IAX_NEW ? IAX_REJECT : IAX_REGREJ;
+	unsigned quiet = 0;
+	char note[80];
 
 	addr_str(from, as, sizeof(as));
 	if (!iax_ies_parse(f->data, &ies, &why)) {
@@ -167,10 +204,14 @@ gate(struct iax_server *s, const struct addr *from, const struct iax_frame *f, b
 		    (uint32_t)time(NULL), c->token_expiration);
 		if (tc != IAX_TOKEN_OK) {
 			s->st.token_refused++;
-			log_notice("iax2 %s from %s ('%s') rejected: call token %s%s", iax_cmd_name(
-			    f->subclass), as, who, iax_token_why(tc), tc == IAX_TOKEN_EXPIRED ?
-			    " (older than calltokenexpiration)" : "");
-			token_event(s, from, f, user, "invalid call token", tc != IAX_TOKEN_EXPIRED);
+			if (loud(s, from, &quiet)) {
+				log_notice("iax2 %s from %s ('%s') rejected: call token %s%s%s",
+				    iax_cmd_name(f->subclass), as, who, iax_token_why(tc),
+				    tc == IAX_TOKEN_EXPIRED ? " (older than calltokenexpiration)" : "",
+				    quiet_note(quiet, note, sizeof(note)));
+				token_event(s, from, f, user, "invalid call token",
+				    tc != IAX_TOKEN_EXPIRED);
+			}
 			apathetic(s, from, f, refuse, NULL);
 			return;
 		}
@@ -183,12 +224,15 @@ gate(struct iax_server *s, const struct addr *from, const struct iax_frame *f, b
 			char host[ADDR_STRLEN];
 			addr_host_str(from, host, sizeof(host));
 			/* The seed's "Registration Rejected", explained where it is seen. */
-			log_warn("iax2 %s from %s ('%s') rejected: call token required and none was "
-			    "sent (clients without call-token support, such as libiax2's, send none). "
-			    "If this client is expected, add %s to [iax2] calltokenoptional in %s, or "
-			    "set requirecalltoken = no for '%s' in %s", iax_cmd_name(f->subclass), as,
-			    who, host, s->cfg->source, who, c->users);
-			token_event(s, from, f, user, "call token required", false);
+			if (loud(s, from, &quiet)) {
+				log_warn("iax2 %s from %s ('%s') rejected: call token required and none "
+				    "was sent (clients without call-token support, such as libiax2's, "
+				    "send none). If this client is expected, add %s to [iax2] "
+				    "calltokenoptional in %s, or set requirecalltoken = no for '%s' in "
+				    "%s%s", iax_cmd_name(f->subclass), as, who, host, s->cfg->source, who,
+				    c->users, quiet_note(quiet, note, sizeof(note)));
+				token_event(s, from, f, user, "call token required", false);
+			}
 			apathetic(s, from, f, refuse, NULL);
 			return;
 		}
@@ -199,9 +243,11 @@ gate(struct iax_server *s, const struct addr *from, const struct iax_frame *f, b
 	if ((!from_pbx && mine >= c->maxcallnumbers) ||
 	    (!validated && s->calls.unvalidated >= c->maxcallnumbers_nonvalidated)) {
 		s->st.limit_refused++;
-		log_notice("iax2 %s from %s ('%s') rejected: %s", iax_cmd_name(f->subclass), as, who,
-		    mine >= c->maxcallnumbers ? "this address holds maxcallnumbers call numbers" :
-		    "maxcallnumbers_nonvalidated reached by sources without a call token");
+		if (loud(s, from, &quiet))
+			log_notice("iax2 %s from %s ('%s') rejected: %s%s", iax_cmd_name(f->subclass),
+			    as, who, mine >= c->maxcallnumbers ? "this address holds maxcallnumbers "
+			    "call numbers" : "maxcallnumbers_nonvalidated reached by sources without "
+			    "a call token", quiet_note(quiet, note, sizeof(note)));
 		struct iax_out o = { .n = 0 };
 		iax_out_ie_str(&o, IAX_IE_CAUSE, "No more call numbers");
 		iax_out_ie_u8(&o, IAX_IE_CAUSECODE, IAX_CAUSE_CONGESTION);

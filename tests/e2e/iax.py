@@ -192,6 +192,15 @@ def verdict(f):
     return name + extra
 
 
+def challenge_line(f):
+    """What a challenge reveals: the command, the methods, the challenge's shape."""
+    methods = struct.unpack(">H", f.ie("AUTHMETHODS") or b"\0\0")[0]
+    ch = (f.ie("CHALLENGE") or b"").decode()
+    shape = "digits" if ch.isdigit() else "other"
+    return "%s methods=%d challenge=%s/%d callno=%d" % (
+        "REGAUTH" if f.sub == REGAUTH else "AUTHREQ", methods, shape, len(ch), f.scall)
+
+
 def serve_call(leg, f, args, seconds):
     """An incoming NEW on leg: ACCEPT, RINGING/ANSWER, echo voice until HANGUP."""
     leg.send(T_IAX, ACCEPT, [(IE["FORMAT"], struct.pack(">I", ULAW))])
@@ -222,6 +231,7 @@ def cmd_register(args):
     ies = [(IE["USERNAME"], args.user), (IE["REFRESH"], struct.pack(">H", args.refresh))]
     f = first_request(leg, cmd, ies, args.no_token)
     if f is not None and f.type == T_IAX and f.sub == REGAUTH:
+        print(challenge_line(f), flush=True)
         leg.send(T_IAX, cmd, [(IE["USERNAME"], args.user)] + answer(args, f) +
                  [(IE["REFRESH"], struct.pack(">H", args.refresh))])
         f = leg.recv(timeout=4)
@@ -275,6 +285,7 @@ def cmd_call(args):
            (IE["FORMAT"], struct.pack(">I", ULAW)), (IE["CAPABILITY"], struct.pack(">I", ULAW))]
     f = first_request(leg, NEW, ies, args.no_token)
     if f is not None and f.type == T_IAX and f.sub == AUTHREQ:
+        print(challenge_line(f), flush=True)
         leg.send(T_IAX, AUTHREP, answer(args, f))
         f = leg.recv(timeout=4)
     print(verdict(f), flush=True)
