@@ -217,9 +217,10 @@ gate(struct iax_server *s, const struct addr *from, const struct iax_frame *f, b
 		}
 		validated = true;
 	} else {
-		const struct iax_user *u = iax_users_find(s->users, user);
-		if (!from_pbx && !token_optional(s, from) &&
-		    !(u && u->requirecalltoken == IAXU_TOKEN_NO)) {
+		/* The PBX too: a NEW "from the PBX" is trusted by its address, which
+		 * only a token proves (Asterisk asks for one by default). */
+		const struct iax_user *u = from_pbx ? NULL : iax_users_find(s->users, user);
+		if (!token_optional(s, from) && !(u && u->requirecalltoken == IAXU_TOKEN_NO)) {
 			s->st.token_refused++;
 			char host[ADDR_STRLEN];
 			addr_host_str(from, host, sizeof(host));
@@ -261,7 +262,7 @@ gate(struct iax_server *s, const struct addr *from, const struct iax_frame *f, b
 		return;
 	}
 	iax_leg_bind_remote(&s->calls, l, f->scallno);
-	l->validated = validated || from_pbx;
+	l->validated = validated;
 	if (!l->validated)
 		s->calls.unvalidated++;
 	l->counted = true;

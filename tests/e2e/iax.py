@@ -310,7 +310,7 @@ def cmd_pbx(args):
         leg = Leg(s, hostport(args.door))
         ies = [(IE["VERSION"], struct.pack(">H", 2)), (IE["CALLED_NUMBER"], args.dial),
                (IE["FORMAT"], struct.pack(">I", ULAW)), (IE["CAPABILITY"], struct.pack(">I", ULAW))]
-        f = first_request(leg, NEW, ies, False)
+        f = first_request(leg, NEW, ies, args.no_token)
         print("dial:", verdict(f), flush=True)
         if f is None or f.sub != ACCEPT:
             return 1
@@ -393,6 +393,7 @@ def main():
     p.add_argument("--dial-after", type=float, default=0)
     p.add_argument("--door")
     p.add_argument("--voice", type=int, default=0)
+    p.add_argument("--no-token", action="store_true")
     args = ap.parse_args()
     return {"register": cmd_register, "call": cmd_call, "pbx": cmd_pbx}[args.cmd](args)
 

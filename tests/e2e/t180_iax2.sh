@@ -169,10 +169,13 @@ out=$($IAX pbx 127.0.0.1:$PBX --dial alice --door 127.0.0.1:$PORT --voice 10)
 [[ "$out" == *"dial: ACCEPT"*"dial: voice sent 10 received 10"* ]] || fail "PBX to alice: $out"
 out=$($IAX pbx 127.0.0.1:$PBX --dial nobody --door 127.0.0.1:$PORT) || true
 [[ "$out" == *"dial: REJECT cause='Subscriber absent' code=20"* ]] || fail "PBX to nobody: $out"
+# The PBX is trusted by its address, so it too must prove it with a token.
+out=$($IAX pbx 127.0.0.1:$PBX --dial alice --door 127.0.0.1:$PORT --no-token) || true
+[ "$out" = "dial: REJECT" ] || fail "a NEW from the PBX's address without a token: $out"
 kill $PHONE 2>/dev/null || true
 wait $PHONE 2>/dev/null || true
 grep -q "incoming call for alice" "$T/phone.log" || fail "alice's phone saw no call"
-pass "a call from the PBX reaches alice where she registered, voice both ways; an unregistered name: REJECT 20"
+pass "a call from the PBX reaches alice where she registered, voice both ways; an unregistered name: REJECT 20; none without a token"
 
 out=$($HOSTILE garbage 127.0.0.1:$PORT --src 127.0.0.7)
 [[ "$out" == "sent 15 answered"* ]] || fail "garbage: $out"
