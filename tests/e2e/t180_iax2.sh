@@ -240,3 +240,16 @@ for _ in $(seq 1 50); do grep -q "IAX2: 5 IAX2 accounts" "$T/daemon.log" && brea
 $IAX register 127.0.0.1:$PORT --src 127.0.0.2 --user dave --secret dave-Secret-1 >/dev/null || fail "dave after SIGHUP"
 stop_daemon
 pass "SIGHUP re-reads iax.conf: dave registers"
+
+# serve -i: the passcode asked on the terminal (a pty from script(1)) before the start.
+{ sleep 1; cat "$T/pass"; sleep 8; } | script -qec "$PBXGUARD serve -i -c $T/pbxguard.conf" /dev/null \
+	>"$T/serve-i.log" 2>&1 &
+SCRIPT=$!
+at_exit "pkill -f 'serve -i -c $T/pbxguard.conf'; kill $SCRIPT"
+for _ in $(seq 1 100); do grep -q "pbxguard ready" "$T/serve-i.log" && break; sleep 0.1; done
+grep -q "Enter passcode for key 'door': " "$T/serve-i.log" || fail "serve -i asked nothing: $(cat "$T/serve-i.log")"
+"$PBXGUARD" keys -c "$T/pbxguard.conf" show | grep -Eq "^door +PRIVATE +\[Loaded\]" || fail "serve -i left door locked"
+pkill -TERM -f "serve -i -c $T/pbxguard.conf"
+wait $SCRIPT 2>/dev/null || true
+! grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/serve-i.log" || fail "sanitizer report under serve -i"
+pass "serve -i asks door's passcode on the terminal and starts with it unlocked"
