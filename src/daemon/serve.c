@@ -642,6 +642,21 @@ print_errors(const struct config_errors *e)
 	return e->n ? 1 : 0;
 }
 
+/* --check: a file that did not load says why; one that did, its warnings. */
+static bool
+check_report(bool loaded, const char *err, char *const *warn, size_t nwarn)
+{
+	if (!loaded) {
+		fprintf(stderr, "%s\n", err);
+		return false;
+	}
+	for (size_t i = 0; i < nwarn; i++)
+		fprintf(stderr, "warning: %s\n", warn[i]);
+	if (err[0])
+		fprintf(stderr, "warning: %s\n", err);
+	return true;
+}
+
 static void
 usage(void)
 {
@@ -707,47 +722,27 @@ cmd_serve(int argc, char **argv)
 			if (!start_tls(&d, false))
 				ok = false;
 			if (d.cfg.ami.enabled) {
+				err[0] = '\0';
 				struct mgr_users *u = mgr_users_load(d.cfg.ami.users, &d.cfg, err,
 				    sizeof(err));
-				if (!u) {
-					fprintf(stderr, "%s\n", err);
-					ok = false;
-				}
-				for (size_t i = 0; u && i < u->nwarn; i++)
-					fprintf(stderr, "warning: %s\n", u->warn[i]);
-				if (u && err[0])
-					fprintf(stderr, "warning: %s\n", err);
+				ok &= check_report(u != NULL, err, u ? u->warn : NULL, u ? u->nwarn : 0);
 				mgr_users_free(u);
 			}
 			if (d.cfg.iax2.enabled) {
+				err[0] = '\0';
 				struct iax_users *u = iax_users_load(d.cfg.iax2.users, &d.cfg, err,
 				    sizeof(err));
-				if (!u) {
-					fprintf(stderr, "%s\n", err);
-					ok = false;
-				}
-				for (size_t i = 0; u && i < u->nwarn; i++)
-					fprintf(stderr, "warning: %s\n", u->warn[i]);
-				if (u && err[0])
-					fprintf(stderr, "warning: %s\n", err);
+				ok &= check_report(u != NULL, err, u ? u->warn : NULL, u ? u->nwarn : 0);
 				iax_users_free(u);
+				err[0] = '\0';
 				struct keyring *r = keyring_load(d.cfg.iax2.keydir, err, sizeof(err));
-				if (!r) {
-					fprintf(stderr, "%s\n", err);
-					ok = false;
-				}
-				for (size_t i = 0; r && i < r->nwarn; i++)
-					fprintf(stderr, "warning: %s\n", r->warn[i]);
+				ok &= check_report(r != NULL, err, r ? r->warn : NULL, r ? r->nwarn : 0);
 				keyring_free(r);
 			}
 			if (d.cfg.http.enabled && access(d.cfg.http.user_file, F_OK) == 0) {
+				err[0] = '\0';
 				struct htp_users *u = htp_load(d.cfg.http.user_file, err, sizeof(err));
-				if (!u) {
-					fprintf(stderr, "%s\n", err);
-					ok = false;
-				}
-				for (size_t i = 0; u && i < u->nwarn; i++)
-					fprintf(stderr, "warning: %s\n", u->warn[i]);
+				ok &= check_report(u != NULL, err, u ? u->warn : NULL, u ? u->nwarn : 0);
 				htp_free(u);
 			}
 		}

@@ -867,11 +867,38 @@ account_acl(struct guard *g, const struct acl_group *ha, const char (*acls)[32],
 	return NULL;
 }
 
+/*
+ * A known account of an Asterisk file (AMI, IAX2): its name for the account
+ * lock ("manager:admin"), then its permit/deny and acl lines and the lock.
+ * False (FailedACL in v) when the source may not use it.
+ */
+static bool
+account_gate(struct guard *g, struct guard_verdict *v, const char *prefix, const char *name,
+    bool lower, const struct acl_group *ha, const char (*acls)[32], size_t nacls,
+    const struct guard_source *src, time_t now)
+{
+	struct ipkey k;
+	int n = snprintf(v->acct, sizeof(v->acct), "%s", prefix);
+
+	v->known = lower ? slice_copy_lower(slice_cstr(name), v->acct + n, sizeof(v->acct) -
+	    (size_t)n) : slice_copy(slice_cstr(name), v->acct + n, sizeof(v->acct) - (size_t)n);
+	ipkey_from_addr(src->remote, &k);
+	const char *acl = account_acl(g, ha, acls, nacls, &k);
+	if (!acl && v->known && g->cfg->bans_enabled &&
+	    bans_account_locked(g->bans, slice_cstr(v->acct), &k, now))
+		acl = "account-lock";
+	if (acl) {
+		snprintf(v->acl_name, sizeof(v->acl_name), "%s", acl);
+		login_event(v, SECEVENT_FAILED_ACL, "refused by ACL", true);
+		return false;
+	}
+	return true;
+}
+
 const struct mgr_user *
 guard_ami_login(struct guard *g, const struct guard_ami_login *rq, struct guard_verdict *v)
 {
 	char expected[33];
-	struct ipkey k;
 
 	memset(v, 0, sizeof(*v));
 	v->now = rq->now;
@@ -893,18 +920,9 @@ guard_ami_login(struct guard *g, const struct guard_ami_login *rq, struct guard_
 		login_event(v, SECEVENT_INVALID_ACCOUNT_ID, "no such user", true);
 		return NULL;
 	}
-	int n = snprintf(v->acct, sizeof(v->acct), "manager:");
-	v->known = slice_copy_lower(slice_cstr(u->name), v->acct + n, sizeof(v->acct) - (size_t)n);
-	ipkey_from_addr(rq->src->remote, &k);
-	const char *acl = account_acl(g, &u->ha, u->acls, u->nacls, &k);
-	if (!acl && v->known && g->cfg->bans_enabled &&
-	    bans_account_locked(g->bans, slice_cstr(v->acct), &k, rq->now))
-		acl = "account-lock";
-	if (acl) {
-		snprintf(v->acl_name, sizeof(v->acl_name), "%s", acl);
-		login_event(v, SECEVENT_FAILED_ACL, "refused by ACL", true);
+	if (!account_gate(g, v, "manager:", u->name, true, &u->ha, u->acls, u->nacls, rq->src,
+	    rq->now))
 		return NULL;
-	}
 	if (!u->secret) {
 		login_event(v, SECEVENT_INVALID_PASSWORD, "the user has no secret", true);
 		return NULL;
@@ -977,7 +995,6 @@ const struct iax_user *
 guard_iax_login(struct guard *g, const struct guard_iax_login *rq, struct guard_verdict *v)
 {
 	char expected[33];
-	struct ipkey k;
 	const char *why;
 
 	memset(v, 0, sizeof(*v));
@@ -993,18 +1010,10 @@ guard_iax_login(struct guard *g, const struct guard_iax_login *rq, struct guard_
 		    "no such user", true);
 		return NULL;
 	}
-	int n = snprintf(v->acct, sizeof(v->acct), "iax2:");
-	v->known = slice_copy(slice_cstr(u->name), v->acct + n, sizeof(v->acct) - (size_t)n);
-	ipkey_from_addr(rq->src->remote, &k);
-	const char *acl = account_acl(g, &u->ha, u->acls, u->nacls, &k);
-	if (!acl && v->known && g->cfg->bans_enabled &&
-	    bans_account_locked(g->bans, slice_cstr(v->acct), &k, rq->now))
-		acl = "account-lock";
-	if (acl) {
-		snprintf(v->acl_name, sizeof(v->acl_name), "%s", acl);
-		login_event(v, SECEVENT_FAILED_ACL, "refused by ACL", true);
+	/* chan_iax2's names are case-sensitive: the lock's name keeps the case. */
+	if (!account_gate(g, v, "iax2:", u->name, false, &u->ha, u->acls, u->nacls, rq->src,
+	    rq->now))
 		return NULL;
-	}
 	if (!iax_answer_ok(rq, u, &why)) {
 		login_event(v, rq->has_password && !rq->has_md5 && !rq->has_rsa ?
 		    SECEVENT_INVALID_PASSWORD : SECEVENT_CHALLENGE_RESPONSE_FAILED, why, true);
