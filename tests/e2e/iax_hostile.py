@@ -85,6 +85,29 @@ def cmd_garbage(a):
     return 0
 
 
+def cmd_poke(a):
+    """POKE without a call (qualify), then on a registration's call PING, LAGRQ and
+    an unknown command: PONG, PONG, LAGRP, UNSUPPORT naming it."""
+    host, port = iax.hostport(a.server)
+    s = iax.sock_for(a.src[0])
+    s.sendto(full(77, 0, 1234, 0, 0, iax.T_IAX, iax.POKE), (host, port))
+    got = [iax.Frame(r) for r in drain(s, 1.0)]
+    out = ["poke:" + ",".join("%d@%d" % (f.sub, f.ts) for f in got if f.full)]
+    leg = iax.Leg(s, (host, port))
+    f = iax.first_request(leg, iax.REGREQ, [(iax.IE["USERNAME"], a.user)], False)
+    if f is None or f.sub != iax.REGAUTH:
+        print("no REGAUTH: %s" % iax.verdict(f))
+        return 1
+    for sub, ts in ((iax.PING, 5000), (iax.LAGRQ, 6000), (0x55, 7000)):
+        leg.send(iax.T_IAX, sub, ts=ts)
+        g = leg.recv(timeout=2)
+        out.append("%d->%s@%s" % (sub, g.sub if g else None, g.ts if g else None))
+        if g is not None and g.sub == iax.UNSUPPORT:
+            out[-1] += "(unknown=%d)" % g.ie("IAX_UNKNOWN")[0]
+    print(" ".join(out), flush=True)
+    return 0
+
+
 def cmd_spoof(a):
     host, port = iax.hostport(a.server)
     s = iax.sock_for(a.src[0])
@@ -121,7 +144,7 @@ def cmd_spoof(a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["flood", "garbage", "spoof"])
+    ap.add_argument("cmd", choices=["flood", "garbage", "spoof", "poke"])
     ap.add_argument("server")
     ap.add_argument("--src", action="append", default=[])
     ap.add_argument("--count", type=int, default=100)
@@ -132,7 +155,8 @@ def main():
     a = ap.parse_args()
     if not a.src:
         a.src = ["127.0.0.1"]
-    return {"flood": cmd_flood, "garbage": cmd_garbage, "spoof": cmd_spoof}[a.cmd](a)
+    return {"flood": cmd_flood, "garbage": cmd_garbage, "spoof": cmd_spoof,
+            "poke": cmd_poke}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -177,6 +177,9 @@ wait $PHONE 2>/dev/null || true
 grep -q "incoming call for alice" "$T/phone.log" || fail "alice's phone saw no call"
 pass "a call from the PBX reaches alice where she registered, voice both ways; an unregistered name: REJECT 20; none without a token"
 
+out=$($HOSTILE poke 127.0.0.1:$PORT --src 127.0.0.8 --user alice)
+[[ "$out" == "poke:3@1234 2->3@5000 11->12@6000 85->33@"*"(unknown=85)" ]] || fail "POKE/PING/LAGRQ/unknown: $out"
+pass "POKE answered without a call, PING and LAGRQ with the asker's timestamp, an unknown command with UNSUPPORT: $out"
 out=$($HOSTILE garbage 127.0.0.1:$PORT --src 127.0.0.7)
 [[ "$out" == "sent 15 answered"* ]] || fail "garbage: $out"
 kill -0 "$DAEMON_PID" || fail "the door died on garbage"
