@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <sys/stat.h>
 
+#include "core/atomicfile.h"
 #include "core/config.h"
 #include "core/slice.h"
 
@@ -251,4 +254,21 @@ astconf_add_rule(struct acl_group *g, bool permit, const char *v, const char *wh
 	g->rules = nr;
 	g->rules[g->n++] = r;
 	return true;
+}
+
+int
+astconf_read_secrets(const char *path, size_t maxsz, char **data, size_t *n, char *loose,
+    size_t loosesz, char *err, size_t errsz)
+{
+	struct stat st;
+
+	loose[0] = '\0';
+	if (stat(path, &st) < 0 && errno == ENOENT)
+		return 1;
+	if (file_read_all(path, maxsz, data, n, err, errsz) < 0)
+		return -1;
+	if (st.st_mode & 077)
+		snprintf(loose, loosesz, "%s holds secrets and is readable by others (mode %03o): "
+		    "chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
+	return 0;
 }

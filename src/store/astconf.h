@@ -39,6 +39,15 @@ bool astconf_parse(const char *text, size_t len, const char *fname, struct astco
     char *err, size_t errsz);
 void astconf_free(struct astconf *c);
 
+/*
+ * A credentials file in Asterisk's syntax, read whole for its loader: 1 when
+ * it does not exist (no users: not an error), 0 with *data (the caller wipes
+ * and frees it), -1 with err. loose gets the warning to give when others may
+ * read the file, or "".
+ */
+int astconf_read_secrets(const char *path, size_t maxsz, char **data, size_t *n, char *loose,
+    size_t loosesz, char *err, size_t errsz);
+
 /* Asterisk's ast_true / ast_false: 1, 0, or -1 for neither. */
 int astconf_yes_no(const char *v);
 /* A permit/deny line (CIDR or Asterisk's ADDR/NETMASK) appended to g;

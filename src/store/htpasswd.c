@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "core/atomicfile.h"
+#include "core/msglist.h"
 #include "core/rand.h"
 
 #define HTP_MAX_FILE (64u << 20)
@@ -332,16 +333,10 @@ next_line(struct slice *rest, struct slice *line)
 	return true;
 }
 
-static bool
+static void
 add_warn(struct htp_users *u, const char *fname, unsigned lineno, const char *what)
 {
-	char buf[768];
-	char **w = realloc(u->warn, (u->nwarn + 1) * sizeof(*w));
-	if (!w)
-		return false;
-	u->warn = w;
-	snprintf(buf, sizeof(buf), "%s:%u: %s", fname, lineno, what);
-	return (u->warn[u->nwarn++] = strdup(buf)) != NULL;
+	msglist_addf(&u->warn, &u->nwarn, "%s:%u: %s", fname, lineno, what);
 }
 
 /* The next word of s (blank-separated); false when none is left. */
@@ -376,17 +371,15 @@ htp_parse(const char *text, size_t len, const char *fname, char *err, size_t err
 			continue;
 		long colon = slice_find(line, ':');
 		if (colon <= 0) {
-			if (!add_warn(u, fname, lineno, colon == 0 ?
-			    "an empty user name: ignored" : "no ':' (not user:hash): ignored"))
-				goto nomem;
+			add_warn(u, fname, lineno, colon == 0 ? "an empty user name: ignored" :
+			    "no ':' (not user:hash): ignored");
 			continue;
 		}
 		struct slice name = { line.p, (size_t)colon };
 		struct slice hash = slice_sub(line, (size_t)colon + 1, line.n - (size_t)colon - 1);
 		if (memchr(line.p, '\0', line.n) || name.n > HTP_MAX_USER ||
 		    hash.n >= HTP_MAX_HASH) {
-			if (!add_warn(u, fname, lineno, "too long or a NUL byte: ignored"))
-				goto nomem;
+			add_warn(u, fname, lineno, "too long or a NUL byte: ignored");
 			continue;
 		}
 		if (htp_find(u, name))
@@ -411,8 +404,7 @@ htp_parse(const char *text, size_t len, const char *fname, char *err, size_t err
 			char why[512];
 			snprintf(why, sizeof(why), "user '%.255s' can never log in: the hash is %s",
 			    e->name, htp_kind(e->hash));
-			if (!add_warn(u, fname, lineno, why))
-				goto nomem;
+			add_warn(u, fname, lineno, why);
 		}
 	}
 	return u;
@@ -448,9 +440,7 @@ htp_free(struct htp_users *u)
 		OPENSSL_cleanse(u->u[i].hash, strlen(u->u[i].hash));
 		free(u->u[i].hash);
 	}
-	for (size_t i = 0; i < u->nwarn; i++)
-		free(u->warn[i]);
-	free(u->warn);
+	msglist_free(u->warn, u->nwarn);
 	free(u->u);
 	free(u);
 }

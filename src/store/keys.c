@@ -16,24 +16,18 @@
 #include <openssl/rsa.h>
 
 #include "core/atomicfile.h"
+#include "core/msglist.h"
 
 #define KEY_MAX_FILE (64u << 10)
 
 static void __attribute__((format(printf, 2, 3)))
 warn(struct keyring *r, const char *fmt, ...)
 {
-	char buf[600];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	msglist_vaddf(&r->warn, &r->nwarn, fmt, ap);
 	va_end(ap);
-	char **nw = realloc(r->warn, (r->nwarn + 1) * sizeof(*nw));
-	if (!nw)
-		return;
-	r->warn = nw;
-	if ((nw[r->nwarn] = strdup(buf)))
-		r->nwarn++;
 }
 
 /* A passphrase callback that gives none: an encrypted key then fails to load. */
@@ -195,9 +189,7 @@ keyring_free(struct keyring *r)
 		return;
 	for (size_t i = 0; i < r->n; i++)
 		EVP_PKEY_free(r->k[i].pkey);
-	for (size_t i = 0; i < r->nwarn; i++)
-		free(r->warn[i]);
-	free(r->warn);
+	msglist_free(r->warn, r->nwarn);
 	free(r->k);
 	free(r);
 }

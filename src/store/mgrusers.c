@@ -1,14 +1,13 @@
 #include "store/mgrusers.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "core/atomicfile.h"
+#include "core/msglist.h"
 #include "store/astconf.h"
 
 #define MGR_MAX_FILE (4u << 20)
@@ -16,18 +15,11 @@
 static void __attribute__((format(printf, 2, 3)))
 warn(struct mgr_users *u, const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	msglist_vaddf(&u->warn, &u->nwarn, fmt, ap);
 	va_end(ap);
-	char **nw = realloc(u->warn, (u->nwarn + 1) * sizeof(*nw));
-	if (!nw)
-		return;
-	u->warn = nw;
-	if ((nw[u->nwarn] = strdup(buf)))
-		u->nwarn++;
 }
 
 static bool
@@ -147,21 +139,22 @@ bad:
 struct mgr_users *
 mgr_users_load(const char *path, const struct config *cfg, char *err, size_t errsz)
 {
-	char *data = NULL;
+	char *data = NULL, loose[PATH_MAX * 2 + 80];
 	size_t n = 0;
-	struct stat st;
 
-	if (stat(path, &st) < 0 && errno == ENOENT) {
+	switch (astconf_read_secrets(path, MGR_MAX_FILE, &data, &n, loose, sizeof(loose), err,
+	    errsz)) {
+	case 1:
 		snprintf(err, errsz, "%s: no such file: no AMI user can log in", path);
 		return calloc(1, sizeof(struct mgr_users));
-	}
-	if (file_read_all(path, MGR_MAX_FILE, &data, &n, err, errsz) < 0)
+	case -1:
 		return NULL;
+	}
 	struct mgr_users *u = mgr_users_parse(data, n, path, cfg, err, errsz);
+	explicit_bzero(data, n);
 	free(data);
-	if (u && (st.st_mode & 077))
-		warn(u, "%s holds secrets and is readable by others (mode %03o): chmod 600 %s",
-		    path, (unsigned)(st.st_mode & 0777), path);
+	if (u && loose[0])
+		warn(u, "%s", loose);
 	if (u)
 		err[0] = '\0';
 	return u;
@@ -182,9 +175,7 @@ mgr_users_free(struct mgr_users *u)
 		for (size_t j = 0; j < mu->nfilters; j++)
 			free(mu->filters[j]);
 	}
-	for (size_t i = 0; i < u->nwarn; i++)
-		free(u->warn[i]);
-	free(u->warn);
+	msglist_free(u->warn, u->nwarn);
 	free(u->u);
 	free(u);
 }
