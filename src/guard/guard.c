@@ -957,6 +957,17 @@ iax_account(const struct iax_users *users, struct slice name, bool reg)
 	return u && (reg ? u->can_register : u->can_call) ? u : NULL;
 }
 
+void
+guard_iax_token_refused(struct slice account, struct slice request, const char *why,
+    bool forged, time_t now, struct guard_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->now = now;
+	v->account = account;
+	v->request_type = request;
+	login_event(v, SECEVENT_REQUEST_NOT_ALLOWED, why, forged);
+}
+
 unsigned
 guard_iax_methods(const struct iax_users *users, struct slice username, bool reg)
 {

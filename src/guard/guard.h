@@ -215,6 +215,13 @@ unsigned guard_iax_methods(const struct iax_users *users, struct slice username,
  */
 const struct iax_user *guard_iax_login(struct guard *g, const struct guard_iax_login *rq,
     struct guard_verdict *v);
+/*
+ * A NEW/REGREQ refused for its call token, before any login: RequestNotAllowed.
+ * A token not ours (forged, malformed) is a strike; a missing or expired one
+ * is not (a legacy client, a slow one): nothing was guessed.
+ */
+void guard_iax_token_refused(struct slice account, struct slice request, const char *why,
+    bool forged, time_t now, struct guard_verdict *v);
 /* IAX2's MD5_RESULT: lowercase hex MD5(challenge || secret). */
 void guard_iax_md5(struct slice challenge, struct slice secret, char out[33]);
 

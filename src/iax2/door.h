@@ -31,10 +31,11 @@ struct iax_server {
 	struct iax_reg *regs;
 	size_t nregs;
 	struct iax_stats st;
-	/* Refusals before any state are logged once a minute per source: a
-	 * flood must not become a flood of log lines. */
+	/* Refusals before any state are logged once a minute per source and
+	 * cause: a flood must not become a flood of log lines. */
 	struct iax_quiet {
 		struct ipkey k;
+		int why;
 		time_t at;
 		unsigned suppressed;
 	} quiet[64];

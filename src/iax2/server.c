@@ -105,27 +105,31 @@ token_optional(const struct iax_server *s, const struct addr *from)
 	return false;
 }
 
+enum quiet_why { QUIET_NO_TOKEN, QUIET_BAD_TOKEN, QUIET_LIMIT };
+
 /*
- * May this source's refusal be logged (and made an event) now? Once per
- * source per minute; the next one says how many were not.
+ * May this refusal be logged (and made an event) now? Once per source and
+ * cause per minute; the next one says how many were not.
  */
 static bool
-loud(struct iax_server *s, const struct addr *from, unsigned *suppressed)
+loud(struct iax_server *s, const struct addr *from, enum quiet_why why, unsigned *suppressed)
 {
 	struct ipkey k;
 	time_t now = time(NULL);
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)why;
 
 	ipkey_from_addr(from, &k);
 	for (size_t i = 0; i < sizeof(k.b); i++)
 		h = (h ^ k.b[i]) * 1099511628211ull;
 	struct iax_quiet *q = &s->quiet[h % (sizeof(s->quiet) / sizeof(s->quiet[0]))];
-	if (ipkey_eq(&q->k, &k) && now - q->at < 60) {
+	bool same = ipkey_eq(&q->k, &k) && q->why == (int)why;
+	if (same && now - q->at < 60) {
 		q->suppressed++;
 		return false;
 	}
-	*suppressed = ipkey_eq(&q->k, &k) ? q->suppressed : 0;
+	*suppressed = same ? q->suppressed : 0;
 	q->k = k;
+	q->why = (int)why;
 	q->at = now;
 	q->suppressed = 0;
 	return true;
@@ -140,23 +144,16 @@ quiet_note(unsigned n, char *buf, size_t bufsz)
 	return buf;
 }
 
-/* A refused token, or none where one is required: RequestNotAllowed. */
+/* A refused token, or none where one is required: the guard's verdict, reported. */
 static void
 token_event(struct iax_server *s, const struct addr *from, const struct iax_frame *f,
-    struct slice user, const char *why, bool strike)
+    struct slice user, const char *why, bool forged)
 {
 	struct guard_verdict v;
 	char sess[16];
 
-	memset(&v, 0, sizeof(v));
-	v.outcome = GUARD_FORBIDDEN;
-	v.has_event = true;
-	v.event = SECEVENT_REQUEST_NOT_ALLOWED;
-	v.reason = why;
-	v.strike = strike;
-	v.account = user;
-	v.request_type = slice_cstr(iax_cmd_name(f->subclass));
-	v.now = time(NULL);
+	guard_iax_token_refused(user, slice_cstr(iax_cmd_name(f->subclass)), why, forged,
+	    time(NULL), &v);
 	snprintf(sess, sizeof(sess), "%u", f->scallno);
 	iax_report(s, from, slice_cstr(sess), &v);
 }
@@ -204,7 +201,7 @@ gate(struct iax_server *s, const struct addr *from, const struct iax_frame *f, b
 		    (uint32_t)time(NULL), c->token_expiration);
 		if (tc != IAX_TOKEN_OK) {
 			s->st.token_refused++;
-			if (loud(s, from, &quiet)) {
+			if (loud(s, from, QUIET_BAD_TOKEN, &quiet)) {
 				log_notice("iax2 %s from %s ('%s') rejected: call token %s%s%s",
 				    iax_cmd_name(f->subclass), as, who, iax_token_why(tc),
 				    tc == IAX_TOKEN_EXPIRED ? " (older than calltokenexpiration)" : "",
@@ -225,7 +222,7 @@ gate(struct iax_server *s, const struct addr *from, const struct iax_frame *f, b
 			char host[ADDR_STRLEN];
 			addr_host_str(from, host, sizeof(host));
 			/* The seed's "Registration Rejected", explained where it is seen. */
-			if (loud(s, from, &quiet)) {
+			if (loud(s, from, QUIET_NO_TOKEN, &quiet)) {
 				log_warn("iax2 %s from %s ('%s') rejected: call token required and none "
 				    "was sent (clients without call-token support, such as libiax2's, "
 				    "send none). If this client is expected, add %s to [iax2] "
@@ -244,7 +241,7 @@ gate(struct iax_server *s, const struct addr *from, const struct iax_frame *f, b
 	if ((!from_pbx && mine >= c->maxcallnumbers) ||
 	    (!validated && s->calls.unvalidated >= c->maxcallnumbers_nonvalidated)) {
 		s->st.limit_refused++;
-		if (loud(s, from, &quiet))
+		if (loud(s, from, QUIET_LIMIT, &quiet))
 			log_notice("iax2 %s from %s ('%s') rejected: %s%s", iax_cmd_name(f->subclass),
 			    as, who, mine >= c->maxcallnumbers ? "this address holds maxcallnumbers "
 			    "call numbers" : "maxcallnumbers_nonvalidated reached by sources without "

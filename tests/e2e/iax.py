@@ -159,9 +159,9 @@ def hostport(s, default=4569):
     return (h, int(p)) if h else (s, default)
 
 
-def first_request(leg, cmd, ies, no_token):
+def first_request(leg, cmd, ies, no_token, fake_token=None):
     """NEW/REGREQ with the call-token dance; returns the first answer."""
-    tok = [] if no_token else [(IE["CALLTOKEN"], b"")]
+    tok = [] if no_token else [(IE["CALLTOKEN"], fake_token or b"")]
     leg.send(T_IAX, cmd, ies + tok)
     f = leg.recv()
     if f and f.type == T_IAX and f.sub == CALLTOKEN and not no_token:
@@ -229,7 +229,7 @@ def cmd_register(args):
     leg = Leg(s, hostport(args.server))
     cmd = REGREL if args.release else REGREQ
     ies = [(IE["USERNAME"], args.user), (IE["REFRESH"], struct.pack(">H", args.refresh))]
-    f = first_request(leg, cmd, ies, args.no_token)
+    f = first_request(leg, cmd, ies, args.no_token, args.fake_token)
     if f is not None and f.type == T_IAX and f.sub == REGAUTH:
         print(challenge_line(f), flush=True)
         leg.send(T_IAX, cmd, [(IE["USERNAME"], args.user)] + answer(args, f) +
@@ -385,6 +385,7 @@ def main():
         p.add_argument("--stay", type=float, default=0)
         p.add_argument("--called", default="100")
         p.add_argument("--voice", type=int, default=0)
+        p.add_argument("--fake-token", help="send this as the call token at once")
     p = sub.add_parser("pbx")
     p.add_argument("listen")
     p.add_argument("--auth")

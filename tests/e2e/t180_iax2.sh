@@ -129,10 +129,15 @@ out=$($IAX register 127.0.0.1:$PORT --src 127.0.0.5 --user bob --key "$T/client/
 [[ "$out" == *"REGREJ cause='Registration Refused' code=29"* ]] || fail "bob with carol's key: $out"
 out=$($IAX register 127.0.0.1:$PORT --src 127.0.0.2 --user alice --secret alice-Secret-1 --no-token) || true
 [ "$out" = "REGREJ" ] || fail "no token, not optional: $out"
+out=$($IAX register 127.0.0.1:$PORT --src 127.0.0.2 --user alice --secret alice-Secret-1 \
+	--fake-token "$(date +%s)?$(printf 'ab%.0s' $(seq 20))") || true
+[ "$out" = "REGREJ" ] || fail "a token we did not make: $out"
+grep -q "iax2 REGREQ from 127.0.0.2:[0-9]* ('alice') rejected: call token not made by us for this address" \
+	"$T/daemon.log" || fail "the forged token is not named in the log"
 grep -q 'SuccessfulAuth.*Service="IAX2".*AccountID="bob"' "$T/security.log" || fail "no SuccessfulAuth for bob"
 grep -q 'InvalidAccountID.*Service="IAX2".*AccountID="mallory"' "$T/security.log" || fail "no InvalidAccountID"
 grep -q 'ChallengeResponseFailed.*Service="IAX2".*AccountID="bob"' "$T/security.log" || fail "no ChallengeResponseFailed"
-pass "call tokens, then md5 (second of two secrets), rsa (keygen and openssl keys); an unknown name gets the same REGAUTH; wrong key refused (REGREJ 29)"
+pass "call tokens, then md5 (second of two secrets), rsa (keygen and openssl keys); an unknown name gets the same REGAUTH; wrong key refused (REGREJ 29); a forged token refused"
 
 for i in 1 2 3 4; do
 	$IAX register 127.0.0.1:$PORT --src 127.0.0.66 --user alice --secret wrong-$i >/dev/null || true

@@ -588,6 +588,15 @@ test_guard_login(void **state)
 	assert_int_equal(v.event, SECEVENT_FAILED_ACL);
 	assert_string_equal(v.acl_name, "permit/deny");
 
+	/* Token refusals: a token not ours is a strike, a missing one is not. */
+	guard_iax_token_refused(S("alice"), S("REGREQ"), "invalid call token", true, 1000, &v);
+	assert_int_equal(v.event, SECEVENT_REQUEST_NOT_ALLOWED);
+	assert_true(v.strike);
+	assert_int_equal(v.outcome, GUARD_FORBIDDEN);
+	assert_slice_equal(v.request_type, "REGREQ");
+	guard_iax_token_refused(S("modem1"), S("REGREQ"), "call token required", false, 1000, &v);
+	assert_false(v.strike);
+
 	keyring_free(r);
 	iax_users_free(u);
 	guard_free(g);
