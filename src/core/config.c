@@ -10,6 +10,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "core/config_int.h"
 #include "core/log.h"
 
 const char config_embedded_default[] =
@@ -29,27 +30,9 @@ const char config_embedded_default[] =
 	"[http]\n"
 	"listen = https:127.0.0.1:8443\n";
 
-/* Sections kept for later parts of pbxguard: named, so the error is clear. */
-static const char *const later_sections[] = {
-	"password-policy", "voicemail-policy", "watch", NULL };
-
-struct ctx {
-	struct config *c;
-	struct config_errors *errs;
-	const char *fname;
-	unsigned line;
-	bool line_too_long;
-	FILE *f;
-	const char *mem;	/* embedded text instead of f */
-	size_t mempos;
-	bool agents_set;	/* scanner-user-agents given, even empty */
-	bool manager_seen;	/* a [manager] key was read */
-	bool http_seen;
-	bool iax2_seen;
-};
 
 static void
-vnote(struct ctx *x, bool warn, const char *fmt, va_list ap)
+vnote(struct cfg_ctx *x, bool warn, const char *fmt, va_list ap)
 {
 	char buf[512], full[640];
 	char ***v = warn ? &x->errs->warn : &x->errs->msg;
@@ -67,8 +50,8 @@ vnote(struct ctx *x, bool warn, const char *fmt, va_list ap)
 		(*n)++;
 }
 
-static void __attribute__((format(printf, 2, 3)))
-error(struct ctx *x, const char *fmt, ...)
+void
+cfg_error(struct cfg_ctx *x, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -76,8 +59,8 @@ error(struct ctx *x, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void __attribute__((format(printf, 2, 3)))
-warning(struct ctx *x, const char *fmt, ...)
+void
+cfg_warning(struct cfg_ctx *x, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -89,6 +72,7 @@ void
 config_defaults(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
+	cfg_hard_defaults(c);
 	c->log_level = LOG_INFO;
 	c->auth_enabled = true;
 	c->algos[0] = (struct digest_alg){ DIGEST_MD5, false };
@@ -249,8 +233,8 @@ config_errors_free(struct config_errors *e)
 
 /* ---- value parsers ---------------------------------------------------- */
 
-static bool
-parse_bool(struct ctx *x, const char *key, const char *v, bool *out)
+bool
+cfg_bool(struct cfg_ctx *x, const char *key, const char *v, bool *out)
 {
 	static const char *const yes[] = { "true", "yes", "1", "on", NULL };
 	static const char *const no[] = { "false", "no", "0", "off", NULL };
@@ -264,47 +248,47 @@ parse_bool(struct ctx *x, const char *key, const char *v, bool *out)
 			return true;
 		}
 	}
-	error(x, "%s: expected true or false, got '%s'", key, v);
+	cfg_error(x, "%s: expected true or false, got '%s'", key, v);
 	return false;
 }
 
-static bool
-parse_uint(struct ctx *x, const char *key, const char *v, unsigned min, unsigned max,
+bool
+cfg_uint(struct cfg_ctx *x, const char *key, const char *v, unsigned min, unsigned max,
     unsigned *out)
 {
 	uint64_t n;
 	if (!slice_to_u64(slice_cstr(v), min, max, &n)) {
-		error(x, "%s: expected a whole number from %u to %u, got '%s'", key, min, max, v);
+		cfg_error(x, "%s: expected a whole number from %u to %u, got '%s'", key, min, max, v);
 		return false;
 	}
 	*out = (unsigned)n;
 	return true;
 }
 
-static bool
-parse_str(struct ctx *x, const char *key, const char *v, char *dst, size_t dstsz)
+bool
+cfg_str(struct cfg_ctx *x, const char *key, const char *v, char *dst, size_t dstsz)
 {
 	if ((size_t)snprintf(dst, dstsz, "%s", v) >= dstsz) {
-		error(x, "%s: longer than %zu characters", key, dstsz - 1);
+		cfg_error(x, "%s: longer than %zu characters", key, dstsz - 1);
 		return false;
 	}
 	return true;
 }
 
-static void
-parse_duration(struct ctx *x, const char *key, const char *v, unsigned min, unsigned *out)
+void
+cfg_duration(struct cfg_ctx *x, const char *key, const char *v, unsigned min, unsigned *out)
 {
 	unsigned secs;
 	if (!config_parse_duration(slice_cstr(v), &secs) || secs < min)
-		error(x, "%s: expected a time of at least %u s, like 600, 10m, 1h, 1d or 1w, "
+		cfg_error(x, "%s: expected a time of at least %u s, like 600, 10m, 1h, 1d or 1w, "
 		    "got '%s'", key, min, v);
 	else
 		*out = secs;
 }
 
 /* Calls fn for each space-separated word of v. */
-static void
-each_word(struct ctx *x, const char *v, void (*fn)(struct ctx *, struct slice))
+void
+cfg_words(struct cfg_ctx *x, const char *v, void (*fn)(struct cfg_ctx *, struct slice))
 {
 	struct slice s = slice_cstr(v);
 	size_t i = 0;
@@ -321,11 +305,11 @@ each_word(struct ctx *x, const char *v, void (*fn)(struct ctx *, struct slice))
 }
 
 static void
-add_domain(struct ctx *x, struct slice w)
+add_domain(struct cfg_ctx *x, struct slice w)
 {
 	struct config *c = x->c;
 	if (c->n_auth_domains == CONFIG_MAX_DOMAINS) {
-		error(x, "auth-domains: more than %d domains", CONFIG_MAX_DOMAINS);
+		cfg_error(x, "auth-domains: more than %d domains", CONFIG_MAX_DOMAINS);
 		return;
 	}
 	char *d = slice_dup(w);
@@ -334,11 +318,11 @@ add_domain(struct ctx *x, struct slice w)
 }
 
 static void
-add_trusted(struct ctx *x, struct slice w)
+add_trusted(struct cfg_ctx *x, struct slice w)
 {
 	struct config *c = x->c;
 	if (c->n_trusted_certs == CONFIG_MAX_DOMAINS) {
-		error(x, "trusted-client-certificates: more than %d", CONFIG_MAX_DOMAINS);
+		cfg_error(x, "trusted-client-certificates: more than %d", CONFIG_MAX_DOMAINS);
 		return;
 	}
 	char *d = slice_dup(w);
@@ -347,34 +331,34 @@ add_trusted(struct ctx *x, struct slice w)
 }
 
 static void
-add_algo(struct ctx *x, struct slice w)
+add_algo(struct cfg_ctx *x, struct slice w)
 {
 	struct config *c = x->c;
 	struct digest_alg a;
 	if (!digest_alg_parse(w, &a)) {
-		error(x, "available-algorithms: unknown algorithm '%.*s' (expected MD5, "
+		cfg_error(x, "available-algorithms: unknown algorithm '%.*s' (expected MD5, "
 		    "SHA-256 or SHA-512-256)", (int)(w.n > 40 ? 40 : w.n), w.p);
 		return;
 	}
 	for (size_t i = 0; i < c->n_algos; i++)
 		if (c->algos[i].algo == a.algo && c->algos[i].sess == a.sess) {
-			error(x, "available-algorithms: %s listed twice", digest_alg_name(a));
+			cfg_error(x, "available-algorithms: %s listed twice", digest_alg_name(a));
 			return;
 		}
 	if (c->n_algos == CONFIG_MAX_ALGOS) {
-		error(x, "available-algorithms: too many algorithms");
+		cfg_error(x, "available-algorithms: too many algorithms");
 		return;
 	}
 	c->algos[c->n_algos++] = a;
 }
 
 static void
-add_transport_one(struct ctx *x, enum transport_proto p, const struct addr *a,
+add_transport_one(struct cfg_ctx *x, enum transport_proto p, const struct addr *a,
     struct slice acl)
 {
 	struct config *c = x->c;
 	if (c->n_transports == CONFIG_MAX_TRANSPORTS) {
-		error(x, "transports: more than %d listeners", CONFIG_MAX_TRANSPORTS);
+		cfg_error(x, "transports: more than %d listeners", CONFIG_MAX_TRANSPORTS);
 		return;
 	}
 	struct transport_spec *t = &c->transports[c->n_transports++];
@@ -389,7 +373,7 @@ add_transport_one(struct ctx *x, enum transport_proto p, const struct addr *a,
  * and for TLS require-peer-certificate=0|1.
  */
 static void
-add_transport(struct ctx *x, struct slice w)
+add_transport(struct cfg_ctx *x, struct slice w)
 {
 	struct slice rest, scheme = slice_cut(w, ':', &rest), params, hostport, acl = SLICE_NULL;
 	bool udp = false, tcp = false, tls = false, peer = false;
@@ -405,7 +389,7 @@ add_transport(struct ctx *x, struct slice w)
 	} else if (slice_caseeq_cstr(scheme, "tls") || slice_caseeq_cstr(scheme, "sips")) {
 		tls = true;
 	} else {
-		error(x, "transports: '%.*s': expected udp:ADDR:PORT, tcp:ADDR:PORT, "
+		cfg_error(x, "transports: '%.*s': expected udp:ADDR:PORT, tcp:ADDR:PORT, "
 		    "tls:ADDR:PORT, sip:ADDR:PORT or sips:ADDR:PORT", (int)w.n, w.p);
 		return;
 	}
@@ -422,7 +406,7 @@ add_transport(struct ctx *x, struct slice w)
 		    (slice_eq_cstr(v, "0") || slice_eq_cstr(v, "1"))) {
 			peer = slice_eq_cstr(v, "1");
 		} else {
-			error(x, "transports: '%.*s': unsupported parameter '%.*s'", (int)w.n, w.p,
+			cfg_error(x, "transports: '%.*s': unsupported parameter '%.*s'", (int)w.n, w.p,
 			    (int)p.n, p.p);
 			return;
 		}
@@ -433,7 +417,7 @@ add_transport(struct ctx *x, struct slice w)
 		hostport = slice_cstr(buf);
 	}
 	if (!addr_parse(hostport, &a) || addr_port(&a) == 0) {
-		error(x, "transports: '%.*s': expected a numeric address and a port "
+		cfg_error(x, "transports: '%.*s': expected a numeric address and a port "
 		    "(IPv6 in brackets: [::1]:5060)", (int)w.n, w.p);
 		return;
 	}
@@ -454,7 +438,7 @@ add_transport(struct ctx *x, struct slice w)
  * which is what marks it as trusted.
  */
 static void
-add_upstream(struct ctx *x, struct slice w)
+add_upstream(struct cfg_ctx *x, struct slice w)
 {
 	struct config *c = x->c;
 	struct slice rest = w, params, hostport;
@@ -464,7 +448,7 @@ add_upstream(struct ctx *x, struct slice w)
 	if (slice_startswith_case(rest, "sip:"))
 		rest = slice_sub(rest, 4, rest.n - 4);
 	else if (slice_startswith_case(rest, "sips:")) {
-		error(x, "upstream: '%.*s': TLS to the upstream is not supported; use "
+		cfg_error(x, "upstream: '%.*s': TLS to the upstream is not supported; use "
 		    "sip:ADDR:PORT;transport=udp", (int)w.n, w.p);
 		return;
 	}
@@ -477,10 +461,10 @@ add_upstream(struct ctx *x, struct slice w)
 		if (slice_caseeq_cstr(k, "lr") && v.n == 0)
 			continue;
 		if (slice_caseeq_cstr(k, "transport"))
-			error(x, "upstream: '%.*s': only transport=udp is supported (phones may "
+			cfg_error(x, "upstream: '%.*s': only transport=udp is supported (phones may "
 			    "still use TCP or TLS: pbxguard bridges them)", (int)w.n, w.p);
 		else
-			error(x, "upstream: '%.*s': unsupported parameter '%.*s'", (int)w.n, w.p,
+			cfg_error(x, "upstream: '%.*s': unsupported parameter '%.*s'", (int)w.n, w.p,
 			    (int)p.n, p.p);
 		return;
 	}
@@ -488,17 +472,17 @@ add_upstream(struct ctx *x, struct slice w)
 		/* No port: SIP's default. */
 		if ((size_t)snprintf(buf, sizeof(buf), "%.*s:5060", (int)hostport.n,
 		    hostport.p) >= sizeof(buf) || !addr_parse(slice_cstr(buf), &a)) {
-			error(x, "upstream: '%.*s': expected sip:ADDR:PORT with a numeric address "
+			cfg_error(x, "upstream: '%.*s': expected sip:ADDR:PORT with a numeric address "
 			    "(IPv6 in brackets)", (int)w.n, w.p);
 			return;
 		}
 	}
 	if (addr_port(&a) == 0) {
-		error(x, "upstream: '%.*s': port 0", (int)w.n, w.p);
+		cfg_error(x, "upstream: '%.*s': port 0", (int)w.n, w.p);
 		return;
 	}
 	if (c->n_upstreams == CONFIG_MAX_UPSTREAMS) {
-		error(x, "upstream: more than %d upstreams", CONFIG_MAX_UPSTREAMS);
+		cfg_error(x, "upstream: more than %d upstreams", CONFIG_MAX_UPSTREAMS);
 		return;
 	}
 	c->upstreams[c->n_upstreams++] = (struct upstream_spec){ a, TP_UDP };
@@ -507,17 +491,17 @@ add_upstream(struct ctx *x, struct slice w)
 /* ---- the key table ---------------------------------------------------- */
 
 static void
-set_global(struct ctx *x, const char *k, const char *v)
+set_global(struct cfg_ctx *x, const char *k, const char *v)
 {
 	struct config *c = x->c;
 	if (strcmp(k, "statedir") == 0) {
-		parse_str(x, k, v, c->statedir, sizeof(c->statedir));
+		cfg_str(x, k, v, c->statedir, sizeof(c->statedir));
 	} else if (strcmp(k, "security-log") == 0) {
-		parse_str(x, k, v, c->security_log, sizeof(c->security_log));
+		cfg_str(x, k, v, c->security_log, sizeof(c->security_log));
 	} else if (strcmp(k, "require-peer-certificate") == 0) {
-		parse_bool(x, k, v, &c->require_peer_cert);
+		cfg_bool(x, k, v, &c->require_peer_cert);
 	} else if (strcmp(k, "control-socket") == 0) {
-		parse_str(x, k, v, c->control_socket, sizeof(c->control_socket));
+		cfg_str(x, k, v, c->control_socket, sizeof(c->control_socket));
 	} else if (strcmp(k, "log-level") == 0) {
 		static const char *const lv[] = { "error", "warning", "notice", "info", "debug" };
 		for (int i = 0; i < 5; i++)
@@ -525,55 +509,55 @@ set_global(struct ctx *x, const char *k, const char *v)
 				c->log_level = i;
 				return;
 			}
-		error(x, "log-level: expected error, warning, notice, info or debug");
+		cfg_error(x, "log-level: expected error, warning, notice, info or debug");
 	} else {
-		error(x, "[global]: unknown key '%s'", k);
+		cfg_error(x, "[global]: unknown key '%s'", k);
 	}
 }
 
 static void
-set_auth(struct ctx *x, const char *k, const char *v)
+set_auth(struct cfg_ctx *x, const char *k, const char *v)
 {
 	struct config *c = x->c;
 	if (strcmp(k, "enabled") == 0) {
-		parse_bool(x, k, v, &c->auth_enabled);
+		cfg_bool(x, k, v, &c->auth_enabled);
 	} else if (strcmp(k, "auth-domains") == 0) {
 		free_domains(c);
-		each_word(x, v, add_domain);
+		cfg_words(x, v, add_domain);
 	} else if (strcmp(k, "available-algorithms") == 0) {
 		c->n_algos = 0;
-		each_word(x, v, add_algo);
+		cfg_words(x, v, add_algo);
 		if (c->n_algos == 0)
-			error(x, "available-algorithms: needs at least one algorithm");
+			cfg_error(x, "available-algorithms: needs at least one algorithm");
 	} else if (strcmp(k, "db-implementation") == 0) {
 		if (strcmp(v, "file") != 0)
-			error(x, "db-implementation: '%s' is not available in this version "
+			cfg_error(x, "db-implementation: '%s' is not available in this version "
 			    "(only 'file')", v);
 		else
-			parse_str(x, k, v, c->db_implementation, sizeof(c->db_implementation));
+			cfg_str(x, k, v, c->db_implementation, sizeof(c->db_implementation));
 	} else if (strcmp(k, "file-path") == 0 || strcmp(k, "datasource") == 0) {
-		parse_str(x, k, v, c->file_path, sizeof(c->file_path));
+		cfg_str(x, k, v, c->file_path, sizeof(c->file_path));
 	} else if (strcmp(k, "nonce-expires") == 0) {
-		parse_uint(x, k, v, 5, 86400, &c->nonce_expires);
+		cfg_uint(x, k, v, 5, 86400, &c->nonce_expires);
 	} else if (strcmp(k, "realm") == 0) {
-		parse_str(x, k, v, c->realm, sizeof(c->realm));
+		cfg_str(x, k, v, c->realm, sizeof(c->realm));
 		if (strchr(c->realm, '"') || strchr(c->realm, '\\'))
-			error(x, "realm: must not contain '\"' or '\\'");
+			cfg_error(x, "realm: must not contain '\"' or '\\'");
 	} else if (strcmp(k, "no-403") == 0) {
-		parse_bool(x, k, v, &c->no_403);
+		cfg_bool(x, k, v, &c->no_403);
 	} else if (strcmp(k, "disable-qop-auth") == 0) {
-		parse_bool(x, k, v, &c->disable_qop_auth);
+		cfg_bool(x, k, v, &c->disable_qop_auth);
 	} else if (strcmp(k, "nonce-count-table") == 0) {
-		parse_uint(x, k, v, 64, 1u << 24, &c->nonce_table);
+		cfg_uint(x, k, v, 64, 1u << 24, &c->nonce_table);
 	} else if (strcmp(k, "trusted-client-certificates") == 0) {
 		free_trusted(c);
-		each_word(x, v, add_trusted);
+		cfg_words(x, v, add_trusted);
 	} else if (strcmp(k, "reject-wrong-client-certificates") == 0) {
-		parse_bool(x, k, v, &c->reject_wrong_certs);
+		cfg_bool(x, k, v, &c->reject_wrong_certs);
 	} else if (strcmp(k, "trust-domain-certificates") == 0) {
-		parse_bool(x, k, v, &c->trust_domain_certs);
+		cfg_bool(x, k, v, &c->trust_domain_certs);
 	} else if (strcmp(k, "tls-client-certificate-required-subject") == 0) {
-		if (parse_str(x, k, v, c->cert_subject_regex, sizeof(c->cert_subject_regex))) {
+		if (cfg_str(x, k, v, c->cert_subject_regex, sizeof(c->cert_subject_regex))) {
 			int ecode;
 			PCRE2_SIZE eoff;
 			pcre2_code *re = pcre2_compile((PCRE2_SPTR)v, PCRE2_ZERO_TERMINATED, 0,
@@ -581,109 +565,109 @@ set_auth(struct ctx *x, const char *k, const char *v)
 			if (!re) {
 				PCRE2_UCHAR msg[128];
 				pcre2_get_error_message(ecode, msg, sizeof(msg));
-				error(x, "%s: at offset %zu: %s", k, (size_t)eoff, (char *)msg);
+				cfg_error(x, "%s: at offset %zu: %s", k, (size_t)eoff, (char *)msg);
 			}
 			pcre2_code_free(re);
 		}
 	} else {
-		error(x, "[module::Authentication]: unknown or unsupported key '%s'", k);
+		cfg_error(x, "[module::Authentication]: unknown or unsupported key '%s'", k);
 	}
 }
 
 static void
-set_registrar(struct ctx *x, const char *k, const char *v)
+set_registrar(struct cfg_ctx *x, const char *k, const char *v)
 {
 	struct config *c = x->c;
 	if (strcmp(k, "min-expires") == 0)
-		parse_uint(x, k, v, 1, 86400, &c->min_expires);
+		cfg_uint(x, k, v, 1, 86400, &c->min_expires);
 	else if (strcmp(k, "max-expires") == 0)
-		parse_uint(x, k, v, 1, 31536000, &c->max_expires);
+		cfg_uint(x, k, v, 1, 31536000, &c->max_expires);
 	else if (strcmp(k, "default-expires") == 0)
-		parse_uint(x, k, v, 1, 31536000, &c->default_expires);
+		cfg_uint(x, k, v, 1, 31536000, &c->default_expires);
 	else if (strcmp(k, "max-contacts-by-aor") == 0)
-		parse_uint(x, k, v, 1, 1000, &c->max_contacts_by_aor);
+		cfg_uint(x, k, v, 1, 1000, &c->max_contacts_by_aor);
 	else
-		error(x, "[module::Registrar]: unknown key '%s'", k);
+		cfg_error(x, "[module::Registrar]: unknown key '%s'", k);
 }
 
 static void
-set_sip(struct ctx *x, const char *k, const char *v)
+set_sip(struct cfg_ctx *x, const char *k, const char *v)
 {
 	struct config *c = x->c;
 	if (strcmp(k, "transports") == 0) {
 		c->n_transports = 0;
-		each_word(x, v, add_transport);
+		cfg_words(x, v, add_transport);
 	} else if (strcmp(k, "max-message-size") == 0) {
-		parse_uint(x, k, v, 1024, 65535, &c->max_message_size);
+		cfg_uint(x, k, v, 1024, 65535, &c->max_message_size);
 	} else if (strcmp(k, "max-headers") == 0) {
-		parse_uint(x, k, v, 8, 256, &c->max_headers);
+		cfg_uint(x, k, v, 8, 256, &c->max_headers);
 	} else if (strcmp(k, "idle-timeout") == 0) {
-		parse_uint(x, k, v, 5, 86400, &c->idle_timeout);
+		cfg_uint(x, k, v, 5, 86400, &c->idle_timeout);
 	} else if (strcmp(k, "max-connections") == 0) {
-		parse_uint(x, k, v, 1, 65536, &c->max_connections);
+		cfg_uint(x, k, v, 1, 65536, &c->max_connections);
 	} else if (strcmp(k, "header-timeout") == 0) {
-		parse_uint(x, k, v, 1, 3600, &c->header_timeout);
+		cfg_uint(x, k, v, 1, 3600, &c->header_timeout);
 	} else if (strcmp(k, "tlscertfile") == 0) {
-		parse_str(x, k, v, c->tls_cert, sizeof(c->tls_cert));
+		cfg_str(x, k, v, c->tls_cert, sizeof(c->tls_cert));
 	} else if (strcmp(k, "tlsprivatekey") == 0) {
-		parse_str(x, k, v, c->tls_key, sizeof(c->tls_key));
+		cfg_str(x, k, v, c->tls_key, sizeof(c->tls_key));
 	} else if (strcmp(k, "tlscafile") == 0) {
-		parse_str(x, k, v, c->tls_ca, sizeof(c->tls_ca));
+		cfg_str(x, k, v, c->tls_ca, sizeof(c->tls_ca));
 	} else if (strcmp(k, "tlscipher") == 0) {
-		parse_str(x, k, v, c->tls_cipher, sizeof(c->tls_cipher));
+		cfg_str(x, k, v, c->tls_cipher, sizeof(c->tls_cipher));
 	} else if (strcmp(k, "tlskeytype") == 0) {
 		if (strcasecmp(v, "ec") == 0 || strcasecmp(v, "ecdsa") == 0 ||
 		    strcasecmp(v, "rsa") == 0)
 			c->tls_rsa = strcasecmp(v, "rsa") == 0;
 		else
-			error(x, "tlskeytype: expected ec or rsa, got '%s'", v);
+			cfg_error(x, "tlskeytype: expected ec or rsa, got '%s'", v);
 	} else if (strcmp(k, "tls-handshake-timeout") == 0) {
-		parse_uint(x, k, v, 1, 300, &c->tls_handshake_timeout);
+		cfg_uint(x, k, v, 1, 300, &c->tls_handshake_timeout);
 	} else if (strcmp(k, "tls-max-handshakes") == 0) {
-		parse_uint(x, k, v, 1, 10000, &c->tls_max_handshakes);
+		cfg_uint(x, k, v, 1, 10000, &c->tls_max_handshakes);
 	} else if (strcmp(k, "upstream") == 0) {
 		c->n_upstreams = 0;
-		each_word(x, v, add_upstream);
+		cfg_words(x, v, add_upstream);
 	} else if (strcmp(k, "register") == 0) {
 		if (strcasecmp(v, "local") == 0 || strcasecmp(v, "forward") == 0)
 			c->register_forward = strcasecmp(v, "forward") == 0;
 		else
-			error(x, "register: expected local or forward, got '%s'", v);
+			cfg_error(x, "register: expected local or forward, got '%s'", v);
 	} else if (strcmp(k, "upstream-timeout") == 0) {
-		parse_uint(x, k, v, 1, 32, &c->upstream_timeout);
+		cfg_uint(x, k, v, 1, 32, &c->upstream_timeout);
 	} else if (strcmp(k, "max-transactions") == 0) {
-		parse_uint(x, k, v, 16, 1000000, &c->max_transactions);
+		cfg_uint(x, k, v, 16, 1000000, &c->max_transactions);
 	} else if (strcmp(k, "max-dialogs") == 0) {
-		parse_uint(x, k, v, 16, 1000000, &c->max_dialogs);
+		cfg_uint(x, k, v, 16, 1000000, &c->max_dialogs);
 	} else if (strcmp(k, "dialog-timeout") == 0) {
-		parse_duration(x, k, v, 60, &c->dialog_timeout);
+		cfg_duration(x, k, v, 60, &c->dialog_timeout);
 	} else {
-		error(x, "[sip]: unknown key '%s'", k);
+		cfg_error(x, "[sip]: unknown key '%s'", k);
 	}
 }
 
 static void
-add_ignoreip(struct ctx *x, struct slice w)
+add_ignoreip(struct cfg_ctx *x, struct slice w)
 {
 	struct config *c = x->c;
 	const char *why;
 	if (c->n_ignoreip == CONFIG_MAX_CIDRS) {
-		error(x, "ignoreip: more than %d networks", CONFIG_MAX_CIDRS);
+		cfg_error(x, "ignoreip: more than %d networks", CONFIG_MAX_CIDRS);
 		return;
 	}
 	if (!cidr_parse(w, &c->ignoreip[c->n_ignoreip], &why)) {
-		error(x, "ignoreip: '%.*s': %s", (int)(w.n > 64 ? 64 : w.n), w.p, why);
+		cfg_error(x, "ignoreip: '%.*s': %s", (int)(w.n > 64 ? 64 : w.n), w.p, why);
 		return;
 	}
 	c->n_ignoreip++;
 }
 
 static void
-add_agent(struct ctx *x, struct slice w)
+add_agent(struct cfg_ctx *x, struct slice w)
 {
 	struct config *c = x->c;
 	if (c->n_scanner_agents == CONFIG_MAX_AGENTS) {
-		error(x, "scanner-user-agents: more than %d names", CONFIG_MAX_AGENTS);
+		cfg_error(x, "scanner-user-agents: more than %d names", CONFIG_MAX_AGENTS);
 		return;
 	}
 	char *a = slice_dup(w);
@@ -692,60 +676,60 @@ add_agent(struct ctx *x, struct slice w)
 }
 
 static void
-set_bans(struct ctx *x, const char *k, const char *v)
+set_bans(struct cfg_ctx *x, const char *k, const char *v)
 {
 	struct config *c = x->c;
 	if (strcmp(k, "enabled") == 0) {
-		parse_bool(x, k, v, &c->bans_enabled);
+		cfg_bool(x, k, v, &c->bans_enabled);
 	} else if (strcmp(k, "maxretry") == 0) {
-		parse_uint(x, k, v, 1, 1000, &c->maxretry);
+		cfg_uint(x, k, v, 1, 1000, &c->maxretry);
 	} else if (strcmp(k, "findtime") == 0) {
-		parse_duration(x, k, v, 1, &c->findtime);
+		cfg_duration(x, k, v, 1, &c->findtime);
 	} else if (strcmp(k, "bantime") == 0) {
-		parse_duration(x, k, v, 1, &c->bantime);
+		cfg_duration(x, k, v, 1, &c->bantime);
 	} else if (strcmp(k, "bantime.increment") == 0) {
-		parse_bool(x, k, v, &c->bantime_increment);
+		cfg_bool(x, k, v, &c->bantime_increment);
 	} else if (strcmp(k, "bantime.maxtime") == 0) {
-		parse_duration(x, k, v, 1, &c->bantime_maxtime);
+		cfg_duration(x, k, v, 1, &c->bantime_maxtime);
 	} else if (strcmp(k, "ignoreip") == 0) {
 		c->n_ignoreip = 0;
-		each_word(x, v, add_ignoreip);
+		cfg_words(x, v, add_ignoreip);
 	} else if (strcmp(k, "account-maxretry") == 0) {
-		parse_uint(x, k, v, 1, 100000, &c->account_maxretry);
+		cfg_uint(x, k, v, 1, 100000, &c->account_maxretry);
 	} else if (strcmp(k, "account-findtime") == 0) {
-		parse_duration(x, k, v, 1, &c->account_findtime);
+		cfg_duration(x, k, v, 1, &c->account_findtime);
 	} else if (strcmp(k, "account-locktime") == 0) {
-		parse_duration(x, k, v, 1, &c->account_locktime);
+		cfg_duration(x, k, v, 1, &c->account_locktime);
 	} else if (strcmp(k, "pike-limit") == 0) {
-		parse_uint(x, k, v, 0, 10000000, &c->pike_limit);
+		cfg_uint(x, k, v, 0, 10000000, &c->pike_limit);
 	} else if (strcmp(k, "pike-window") == 0) {
-		parse_duration(x, k, v, 1, &c->pike_window);
+		cfg_duration(x, k, v, 1, &c->pike_window);
 	} else if (strcmp(k, "pike-bantime") == 0) {
-		parse_duration(x, k, v, 1, &c->pike_bantime);
+		cfg_duration(x, k, v, 1, &c->pike_bantime);
 	} else if (strcmp(k, "scanner-user-agents") == 0) {
 		free_agents(c);
 		x->agents_set = true;
-		each_word(x, v, add_agent);
+		cfg_words(x, v, add_agent);
 	} else if (strcmp(k, "max-tracked") == 0) {
-		parse_uint(x, k, v, 64, 1u << 24, &c->max_tracked);
+		cfg_uint(x, k, v, 64, 1u << 24, &c->max_tracked);
 	} else if (strcmp(k, "nftables") == 0) {
 		bool b;
 		if (strcasecmp(v, "auto") == 0)
 			c->nftables = NFT_AUTO;
-		else if (parse_bool(x, k, v, &b))
+		else if (cfg_bool(x, k, v, &b))
 			c->nftables = b ? NFT_YES : NFT_NO;
 	} else if (strcmp(k, "nftables-on-exit") == 0) {
 		if (strcmp(v, "delete") == 0 || strcmp(v, "keep") == 0)
 			c->nftables_keep = strcmp(v, "keep") == 0;
 		else
-			error(x, "nftables-on-exit: expected delete or keep, got '%s'", v);
+			cfg_error(x, "nftables-on-exit: expected delete or keep, got '%s'", v);
 	} else {
-		error(x, "[bans]: unknown key '%s'", k);
+		cfg_error(x, "[bans]: unknown key '%s'", k);
 	}
 }
 
 static void
-set_acl(struct ctx *x, const char *section, const char *k, const char *v)
+set_acl(struct cfg_ctx *x, const char *section, const char *k, const char *v)
 {
 	struct config *c = x->c;
 	const char *name = section + 4, *why;
@@ -753,7 +737,7 @@ set_acl(struct ctx *x, const char *section, const char *k, const char *v)
 	struct acl_rule r;
 
 	if (!*name || strlen(name) >= sizeof(g->name) || strchr(name, ' ')) {
-		error(x, "[%s]: an ACL name is 1 to %zu characters without spaces", section,
+		cfg_error(x, "[%s]: an ACL name is 1 to %zu characters without spaces", section,
 		    sizeof(g->name) - 1);
 		return;
 	}
@@ -761,7 +745,7 @@ set_acl(struct ctx *x, const char *section, const char *k, const char *v)
 	if (i != CONFIG_NO_ACL) {
 		g = &c->acls[i];
 	} else if (c->n_acls == CONFIG_MAX_ACLS) {
-		error(x, "more than %d ACL groups", CONFIG_MAX_ACLS);
+		cfg_error(x, "more than %d ACL groups", CONFIG_MAX_ACLS);
 		return;
 	} else {
 		g = &c->acls[c->n_acls++];
@@ -771,16 +755,16 @@ set_acl(struct ctx *x, const char *section, const char *k, const char *v)
 	if (strcmp(k, "permit") == 0 || strcmp(k, "deny") == 0) {
 		r.permit = k[0] == 'p';
 	} else {
-		error(x, "[%s]: unknown key '%s' (expected permit or deny)", section, k);
+		cfg_error(x, "[%s]: unknown key '%s' (expected permit or deny)", section, k);
 		return;
 	}
 	if (!cidr_parse(slice_cstr(v), &r.net, &why)) {
-		error(x, "%s: '%s': %s", k, v, why);
+		cfg_error(x, "%s: '%s': %s", k, v, why);
 		return;
 	}
 	struct acl_rule *nr = realloc(g->rules, (g->n + 1) * sizeof(*nr));
 	if (!nr) {
-		error(x, "out of memory");
+		cfg_error(x, "out of memory");
 		return;
 	}
 	g->rules = nr;
@@ -789,7 +773,7 @@ set_acl(struct ctx *x, const char *section, const char *k, const char *v)
 
 /* "HOST:PORT" or Asterisk's bindaddr with the port given apart. */
 static bool
-parse_manager_addr(struct ctx *x, const char *k, const char *v, unsigned port, struct addr *a)
+parse_manager_addr(struct cfg_ctx *x, const char *k, const char *v, unsigned port, struct addr *a)
 {
 	struct slice s = slice_trim(slice_cstr(v));
 	if (addr_parse(s, a))
@@ -798,60 +782,60 @@ parse_manager_addr(struct ctx *x, const char *k, const char *v, unsigned port, s
 		s = slice_sub(s, 1, s.n - 2);
 	if (addr_from_host(s, port, a))
 		return true;
-	error(x, "%s: expected a numeric address, optionally with :PORT, got '%s'", k, v);
+	cfg_error(x, "%s: expected a numeric address, optionally with :PORT, got '%s'", k, v);
 	return false;
 }
 
 static void
-set_manager(struct ctx *x, const char *k, const char *v)
+set_manager(struct cfg_ctx *x, const char *k, const char *v)
 {
 	struct config_manager *m = &x->c->ami;
 	unsigned port;
 
 	if (strcmp(k, "enabled") == 0) {
-		parse_bool(x, k, v, &m->enabled);
+		cfg_bool(x, k, v, &m->enabled);
 	} else if (strcmp(k, "port") == 0) {
-		if (parse_uint(x, k, v, 1, 65535, &port))
+		if (cfg_uint(x, k, v, 1, 65535, &port))
 			addr_from_host(slice_cstr(addr_host_str(&m->bind, (char[ADDR_STRLEN]){ 0 },
 			    ADDR_STRLEN)), port, &m->bind);
 	} else if (strcmp(k, "bindaddr") == 0) {
 		parse_manager_addr(x, k, v, addr_port(&m->bind), &m->bind);
 	} else if (strcmp(k, "tlsenable") == 0) {
-		parse_bool(x, k, v, &m->tls_only_listener);
+		cfg_bool(x, k, v, &m->tls_only_listener);
 	} else if (strcmp(k, "tlsbindaddr") == 0) {
 		parse_manager_addr(x, k, v, 5039, &m->tls_bind);
 	} else if (strcmp(k, "sslclienthellotimeout") == 0) {
-		parse_uint(x, k, v, 0, 60000, &m->hello_timeout_ms);
+		cfg_uint(x, k, v, 0, 60000, &m->hello_timeout_ms);
 	} else if (strcmp(k, "acceptencryptedconnection") == 0) {
-		parse_bool(x, k, v, &m->accept_encrypted);
+		cfg_bool(x, k, v, &m->accept_encrypted);
 	} else if (strcmp(k, "acceptunencryptedconnection") == 0) {
-		parse_bool(x, k, v, &m->accept_unencrypted);
+		cfg_bool(x, k, v, &m->accept_unencrypted);
 	} else if (strcmp(k, "allowplaintextlogin") == 0) {
-		parse_bool(x, k, v, &m->plaintext_login);
+		cfg_bool(x, k, v, &m->plaintext_login);
 	} else if (strcmp(k, "certfile") == 0 || strcmp(k, "tlscertfile") == 0 ||
 	    strcmp(k, "certdir") == 0) {
 		/* certdir: the seed's name, which holds the path of server.pem */
-		parse_str(x, k, v, m->cert, sizeof(m->cert));
+		cfg_str(x, k, v, m->cert, sizeof(m->cert));
 	} else if (strcmp(k, "tlsprivatekey") == 0) {
-		parse_str(x, k, v, m->key, sizeof(m->key));
+		cfg_str(x, k, v, m->key, sizeof(m->key));
 	} else if (strcmp(k, "users") == 0) {
-		parse_str(x, k, v, m->users, sizeof(m->users));
+		cfg_str(x, k, v, m->users, sizeof(m->users));
 	} else if (strcmp(k, "authtimeout") == 0) {
-		parse_uint(x, k, v, 1, 3600, &m->authtimeout);
+		cfg_uint(x, k, v, 1, 3600, &m->authtimeout);
 	} else if (strcmp(k, "authlimit") == 0) {
-		parse_uint(x, k, v, 1, 100000, &m->authlimit);
+		cfg_uint(x, k, v, 1, 100000, &m->authlimit);
 	} else if (strcmp(k, "max-sessions") == 0) {
-		parse_uint(x, k, v, 1, 100000, &m->max_sessions);
+		cfg_uint(x, k, v, 1, 100000, &m->max_sessions);
 	} else if (strcmp(k, "displayconnects") == 0) {
-		parse_bool(x, k, v, &m->displayconnects);
+		cfg_bool(x, k, v, &m->displayconnects);
 	} else if (strcmp(k, "allowmultiplelogin") == 0) {
-		parse_bool(x, k, v, &m->allowmultiplelogin);
+		cfg_bool(x, k, v, &m->allowmultiplelogin);
 	} else if (strcmp(k, "version") == 0) {
-		if (parse_str(x, k, v, m->version, sizeof(m->version)) &&
+		if (cfg_str(x, k, v, m->version, sizeof(m->version)) &&
 		    (!*v || strpbrk(v, " \t\r\n")))
-			error(x, "version: expected one word, like 9.0.0, got '%s'", v);
+			cfg_error(x, "version: expected one word, like 9.0.0, got '%s'", v);
 	} else if (strcmp(k, "acl") == 0) {
-		parse_str(x, k, v, m->acl_name, sizeof(m->acl_name));
+		cfg_str(x, k, v, m->acl_name, sizeof(m->acl_name));
 	} else if (strcmp(k, "upstream") == 0) {
 		struct slice s = slice_trim(slice_cstr(v));
 		m->has_upstream = false;
@@ -861,25 +845,25 @@ set_manager(struct ctx *x, const char *k, const char *v)
 		if (m->upstream_tls || slice_startswith_case(s, "tcp:"))
 			s = slice_sub(s, 4, s.n - 4);
 		if (!addr_parse(s, &m->upstream) || addr_port(&m->upstream) == 0)
-			error(x, "upstream: expected [tcp:|tls:]ADDR:PORT with a numeric address "
+			cfg_error(x, "upstream: expected [tcp:|tls:]ADDR:PORT with a numeric address "
 			    "(Asterisk's AMI), got '%s'", v);
 		else
 			m->has_upstream = true;
 	} else if (strcmp(k, "upstream-username") == 0) {
-		parse_str(x, k, v, m->upstream_user, sizeof(m->upstream_user));
+		cfg_str(x, k, v, m->upstream_user, sizeof(m->upstream_user));
 	} else if (strcmp(k, "upstream-secret") == 0) {
-		parse_str(x, k, v, m->upstream_secret, sizeof(m->upstream_secret));
+		cfg_str(x, k, v, m->upstream_secret, sizeof(m->upstream_secret));
 	} else if (strcmp(k, "upstream-cafile") == 0) {
-		parse_str(x, k, v, m->upstream_ca, sizeof(m->upstream_ca));
+		cfg_str(x, k, v, m->upstream_ca, sizeof(m->upstream_ca));
 	} else if (strcmp(k, "upstream-tls-verify") == 0) {
-		parse_bool(x, k, v, &m->upstream_verify);
+		cfg_bool(x, k, v, &m->upstream_verify);
 	} else {
-		error(x, "[manager]: unknown key '%s'", k);
+		cfg_error(x, "[manager]: unknown key '%s'", k);
 	}
 }
 
 static void
-add_http_listen(struct ctx *x, struct slice w)
+add_http_listen(struct cfg_ctx *x, struct slice w)
 {
 	struct config_http *h = &x->c->http;
 	bool tls = slice_startswith_case(w, "https:");
@@ -890,16 +874,16 @@ add_http_listen(struct ctx *x, struct slice w)
 	else if (slice_startswith_case(w, "http:"))
 		a = slice_sub(w, 5, w.n);
 	else {
-		error(x, "listen: '%.*s': expected https:ADDR:PORT or http:ADDR:PORT", (int)w.n, w.p);
+		cfg_error(x, "listen: '%.*s': expected https:ADDR:PORT or http:ADDR:PORT", (int)w.n, w.p);
 		return;
 	}
 	if (h->nlisten == CONFIG_MAX_HTTP_LISTEN) {
-		error(x, "listen: more than %d listeners", CONFIG_MAX_HTTP_LISTEN);
+		cfg_error(x, "listen: more than %d listeners", CONFIG_MAX_HTTP_LISTEN);
 		return;
 	}
 	struct http_listen *l = &h->listen[h->nlisten];
 	if (!addr_parse(a, &l->addr) || addr_port(&l->addr) == 0) {
-		error(x, "listen: '%.*s': expected a numeric address and a port", (int)w.n, w.p);
+		cfg_error(x, "listen: '%.*s': expected a numeric address and a port", (int)w.n, w.p);
 		return;
 	}
 	l->tls = tls;
@@ -908,7 +892,7 @@ add_http_listen(struct ctx *x, struct slice w)
 
 /* "http://ADDR:PORT/PATH": the PBX's own web GUI, on loopback or a LAN. */
 static void
-parse_proxy(struct ctx *x, const char *k, const char *v)
+parse_proxy(struct cfg_ctx *x, const char *k, const char *v)
 {
 	struct config_http *h = &x->c->http;
 	struct slice s = slice_trim(slice_cstr(v)), rest;
@@ -917,7 +901,7 @@ parse_proxy(struct ctx *x, const char *k, const char *v)
 	if (s.n == 0)
 		return;
 	if (!slice_startswith_case(s, "http://")) {
-		error(x, "%s: expected http://ADDR:PORT/ (the PBX's web GUI, over plain HTTP "
+		cfg_error(x, "%s: expected http://ADDR:PORT/ (the PBX's web GUI, over plain HTTP "
 		    "on a trusted network), got '%s'", k, v);
 		return;
 	}
@@ -926,12 +910,12 @@ parse_proxy(struct ctx *x, const char *k, const char *v)
 	bool has_path = (size_t)(host.p + host.n - s.p) < s.n;
 	if (!addr_parse(host, &h->proxy) &&
 	    !addr_from_host(host, 80, &h->proxy)) {
-		error(x, "%s: '%.*s': expected a numeric address, optionally with :PORT", k,
+		cfg_error(x, "%s: '%.*s': expected a numeric address, optionally with :PORT", k,
 		    (int)host.n, host.p);
 		return;
 	}
 	if (addr_port(&h->proxy) == 0) {
-		error(x, "%s: port 0", k);
+		cfg_error(x, "%s: port 0", k);
 		return;
 	}
 	char path[256];
@@ -939,7 +923,7 @@ parse_proxy(struct ctx *x, const char *k, const char *v)
 		rest = SLICE_NULL;
 	if ((size_t)snprintf(path, sizeof(path), "/%.*s", (int)rest.n, rest.n ? rest.p : "") >=
 	    sizeof(path) || strpbrk(path, " \t\r\n?#")) {
-		error(x, "%s: the path must be short and hold no blank, '?' or '#'", k);
+		cfg_error(x, "%s: the path must be short and hold no blank, '?' or '#'", k);
 		return;
 	}
 	/* "/" and "/gui/" both mean: put this before the client's path, minus its "/". */
@@ -951,14 +935,14 @@ parse_proxy(struct ctx *x, const char *k, const char *v)
 }
 
 static void
-add_require(struct ctx *x, const char *v)
+add_require(struct cfg_ctx *x, const char *v)
 {
 	struct config_http *h = &x->c->http;
 	struct slice rest, w = slice_cut(slice_trim(slice_cstr(v)), ' ', &rest);
 
 	rest = slice_trim(rest);
 	if (h->nrequire == CONFIG_MAX_REQUIRE) {
-		error(x, "Require: more than %d lines", CONFIG_MAX_REQUIRE);
+		cfg_error(x, "Require: more than %d lines", CONFIG_MAX_REQUIRE);
 		return;
 	}
 	struct http_require *r = &h->require[h->nrequire];
@@ -969,151 +953,151 @@ add_require(struct ctx *x, const char *v)
 	else if (slice_caseeq_cstr(w, "group") && rest.n)
 		r->kind = REQUIRE_GROUP;
 	else {
-		error(x, "Require: expected valid-user, user NAME... or group NAME..., got '%s'", v);
+		cfg_error(x, "Require: expected valid-user, user NAME... or group NAME..., got '%s'", v);
 		return;
 	}
 	if (!slice_copy(rest, r->words, sizeof(r->words))) {
-		error(x, "Require: too many names on one line");
+		cfg_error(x, "Require: too many names on one line");
 		return;
 	}
 	h->nrequire++;
 }
 
 static void
-set_http(struct ctx *x, const char *k, const char *v)
+set_http(struct cfg_ctx *x, const char *k, const char *v)
 {
 	struct config_http *h = &x->c->http;
 
 	/* Apache's directives are case-insensitive; so are these. */
 	if (strcasecmp(k, "enabled") == 0) {
-		parse_bool(x, k, v, &h->enabled);
+		cfg_bool(x, k, v, &h->enabled);
 	} else if (strcasecmp(k, "listen") == 0) {
 		h->nlisten = 0;
-		each_word(x, v, add_http_listen);
+		cfg_words(x, v, add_http_listen);
 	} else if (strcasecmp(k, "AuthType") == 0) {
 		if (strcasecmp(v, "Basic") != 0)
-			error(x, "AuthType: only Basic (over TLS) is served, got '%s'", v);
+			cfg_error(x, "AuthType: only Basic (over TLS) is served, got '%s'", v);
 	} else if (strcasecmp(k, "AuthName") == 0) {
 		struct slice s = slice_trim(slice_cstr(v));
 		if (s.n >= 2 && s.p[0] == '"' && s.p[s.n - 1] == '"')
 			s = slice_sub(s, 1, s.n - 2); /* Apache's quotes */
 		if (!slice_copy(s, h->auth_name, sizeof(h->auth_name)) || s.n == 0 ||
 		    slice_find(s, '"') >= 0 || slice_find(s, '\\') >= 0)
-			error(x, "AuthName: 1 to %zu characters, no '\"' or '\\'",
+			cfg_error(x, "AuthName: 1 to %zu characters, no '\"' or '\\'",
 			    sizeof(h->auth_name) - 1);
 		for (size_t i = 0; i < s.n; i++)
 			if ((unsigned char)s.p[i] < 0x20 || s.p[i] == 0x7f) {
-				error(x, "AuthName: no control characters");
+				cfg_error(x, "AuthName: no control characters");
 				break;
 			}
 	} else if (strcasecmp(k, "AuthUserFile") == 0) {
-		parse_str(x, k, v, h->user_file, sizeof(h->user_file));
+		cfg_str(x, k, v, h->user_file, sizeof(h->user_file));
 	} else if (strcasecmp(k, "AuthGroupFile") == 0) {
-		parse_str(x, k, v, h->group_file, sizeof(h->group_file));
+		cfg_str(x, k, v, h->group_file, sizeof(h->group_file));
 	} else if (strcasecmp(k, "Require") == 0) {
 		add_require(x, v);
 	} else if (strcasecmp(k, "SSLCertificateFile") == 0) {
-		parse_str(x, k, v, h->cert, sizeof(h->cert));
+		cfg_str(x, k, v, h->cert, sizeof(h->cert));
 	} else if (strcasecmp(k, "SSLCertificateKeyFile") == 0) {
-		parse_str(x, k, v, h->key, sizeof(h->key));
+		cfg_str(x, k, v, h->key, sizeof(h->key));
 	} else if (strcasecmp(k, "proxy") == 0) {
 		parse_proxy(x, k, v);
 	} else if (strcasecmp(k, "AuthnCacheTimeout") == 0) {
-		parse_uint(x, k, v, 0, 86400, &h->cache_timeout);
+		cfg_uint(x, k, v, 0, 86400, &h->cache_timeout);
 	} else if (strcasecmp(k, "authn-cache-entries") == 0) {
-		parse_uint(x, k, v, 1, 1000000, &h->cache_entries);
+		cfg_uint(x, k, v, 1, 1000000, &h->cache_entries);
 	} else if (strcasecmp(k, "max-connections") == 0) {
-		parse_uint(x, k, v, 1, 65536, &h->max_connections);
+		cfg_uint(x, k, v, 1, 65536, &h->max_connections);
 	} else if (strcasecmp(k, "RequestReadTimeout") == 0) {
-		parse_uint(x, k, v, 1, 3600, &h->request_timeout);
+		cfg_uint(x, k, v, 1, 3600, &h->request_timeout);
 	} else if (strcasecmp(k, "KeepAliveTimeout") == 0) {
-		parse_uint(x, k, v, 1, 3600, &h->keepalive_timeout);
+		cfg_uint(x, k, v, 1, 3600, &h->keepalive_timeout);
 	} else if (strcasecmp(k, "acl") == 0) {
-		parse_str(x, k, v, h->acl_name, sizeof(h->acl_name));
+		cfg_str(x, k, v, h->acl_name, sizeof(h->acl_name));
 	} else {
-		error(x, "[http]: unknown key '%s'", k);
+		cfg_error(x, "[http]: unknown key '%s'", k);
 	}
 }
 
 static void
-add_token_optional(struct ctx *x, struct slice w)
+add_token_optional(struct cfg_ctx *x, struct slice w)
 {
 	struct config_iax2 *i = &x->c->iax2;
 	const char *why;
 
 	if (i->n_token_optional == CONFIG_MAX_CIDRS) {
-		error(x, "calltokenoptional: more than %d networks", CONFIG_MAX_CIDRS);
+		cfg_error(x, "calltokenoptional: more than %d networks", CONFIG_MAX_CIDRS);
 		return;
 	}
 	if (!cidr_parse_masked(w, &i->token_optional[i->n_token_optional], &why)) {
-		error(x, "calltokenoptional: '%.*s': %s", (int)w.n, w.p, why);
+		cfg_error(x, "calltokenoptional: '%.*s': %s", (int)w.n, w.p, why);
 		return;
 	}
 	i->n_token_optional++;
 }
 
 static void
-set_iax2(struct ctx *x, const char *k, const char *v)
+set_iax2(struct cfg_ctx *x, const char *k, const char *v)
 {
 	struct config_iax2 *i = &x->c->iax2;
 	unsigned port;
 
 	if (strcmp(k, "enabled") == 0) {
-		parse_bool(x, k, v, &i->enabled);
+		cfg_bool(x, k, v, &i->enabled);
 	} else if (strcmp(k, "bindport") == 0) {
-		if (parse_uint(x, k, v, 1, 65535, &port))
+		if (cfg_uint(x, k, v, 1, 65535, &port))
 			addr_from_host(slice_cstr(addr_host_str(&i->bind, (char[ADDR_STRLEN]){ 0 },
 			    ADDR_STRLEN)), port, &i->bind);
 	} else if (strcmp(k, "bindaddr") == 0) {
 		parse_manager_addr(x, k, v, addr_port(&i->bind), &i->bind);
 	} else if (strcmp(k, "calltokenoptional") == 0) {
 		/* Several lines add up, as in iax.conf; empty is allowed (the seed's). */
-		each_word(x, v, add_token_optional);
+		cfg_words(x, v, add_token_optional);
 	} else if (strcmp(k, "calltokenexpiration") == 0) {
-		parse_uint(x, k, v, 1, 3600, &i->token_expiration);
+		cfg_uint(x, k, v, 1, 3600, &i->token_expiration);
 	} else if (strcmp(k, "maxcallnumbers") == 0) {
-		parse_uint(x, k, v, 1, 32767, &i->maxcallnumbers);
+		cfg_uint(x, k, v, 1, 32767, &i->maxcallnumbers);
 	} else if (strcmp(k, "maxcallnumbers_nonvalidated") == 0) {
-		parse_uint(x, k, v, 1, 32767, &i->maxcallnumbers_nonvalidated);
+		cfg_uint(x, k, v, 1, 32767, &i->maxcallnumbers_nonvalidated);
 	} else if (strcmp(k, "authtimeout") == 0) {
-		parse_uint(x, k, v, 1, 300, &i->authtimeout);
+		cfg_uint(x, k, v, 1, 300, &i->authtimeout);
 	} else if (strcmp(k, "delayreject") == 0) {
-		parse_bool(x, k, v, &i->delayreject);
+		cfg_bool(x, k, v, &i->delayreject);
 	} else if (strcmp(k, "minregexpire") == 0) {
-		parse_uint(x, k, v, 1, 86400, &i->minregexpire);
+		cfg_uint(x, k, v, 1, 86400, &i->minregexpire);
 	} else if (strcmp(k, "maxregexpire") == 0) {
-		parse_uint(x, k, v, 1, 86400, &i->maxregexpire);
+		cfg_uint(x, k, v, 1, 86400, &i->maxregexpire);
 	} else if (strcmp(k, "users") == 0) {
-		parse_str(x, k, v, i->users, sizeof(i->users));
+		cfg_str(x, k, v, i->users, sizeof(i->users));
 	} else if (strcmp(k, "keydir") == 0) {
-		parse_str(x, k, v, i->keydir, sizeof(i->keydir));
+		cfg_str(x, k, v, i->keydir, sizeof(i->keydir));
 	} else if (strcmp(k, "acl") == 0) {
-		parse_str(x, k, v, i->acl_name, sizeof(i->acl_name));
+		cfg_str(x, k, v, i->acl_name, sizeof(i->acl_name));
 	} else if (strcmp(k, "upstream") == 0) {
 		struct slice s = slice_trim(slice_cstr(v));
 		i->has_upstream = false;
 		if (s.n == 0)
 			return;
 		if (!addr_parse(s, &i->upstream) && !addr_from_host(s, 4569, &i->upstream))
-			error(x, "upstream: expected ADDR[:PORT] with a numeric address (the PBX's "
+			cfg_error(x, "upstream: expected ADDR[:PORT] with a numeric address (the PBX's "
 			    "chan_iax2), got '%s'", v);
 		else
 			i->has_upstream = true;
 	} else if (strcmp(k, "upstream-username") == 0) {
-		parse_str(x, k, v, i->upstream_user, sizeof(i->upstream_user));
+		cfg_str(x, k, v, i->upstream_user, sizeof(i->upstream_user));
 	} else if (strcmp(k, "upstream-secret") == 0) {
-		parse_str(x, k, v, i->upstream_secret, sizeof(i->upstream_secret));
+		cfg_str(x, k, v, i->upstream_secret, sizeof(i->upstream_secret));
 	} else if (strcmp(k, "outkey") == 0) {
-		parse_str(x, k, v, i->outkey, sizeof(i->outkey));
+		cfg_str(x, k, v, i->outkey, sizeof(i->outkey));
 	} else {
-		error(x, "[iax2]: unknown key '%s'", k);
+		cfg_error(x, "[iax2]: unknown key '%s'", k);
 	}
 }
 
 static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
-	struct ctx *x = user;
+	struct cfg_ctx *x = user;
 
 	if (x->line_too_long)
 		return 1; /* already reported; the pieces inih made are not keys */
@@ -1143,20 +1127,15 @@ handler(void *user, const char *section, const char *name, const char *value)
 			x->c->iax2.enabled = true;
 		}
 		set_iax2(x, name, value);
-	} else {
-		for (int i = 0; later_sections[i]; i++)
-			if (strcmp(section, later_sections[i]) == 0) {
-				error(x, "[%s]: not available in this version of pbxguard", section);
-				return 1;
-			}
-		error(x, "unknown section [%s]", section);
+	} else if (!cfg_hard_set(x, section, name, value)) {
+		cfg_error(x, "unknown section [%s]", section);
 	}
 	return 1;
 }
 
 /* inih only reports its first syntax error; we want every one. */
 static void
-check_syntax(struct ctx *x, const char *line)
+check_syntax(struct cfg_ctx *x, const char *line)
 {
 	struct slice t = slice_trim(slice_cstr(line));
 
@@ -1166,7 +1145,7 @@ check_syntax(struct ctx *x, const char *line)
 		return; /* a continuation line, which inih allows */
 	if (t.p[0] == '[') {
 		if (slice_find(t, ']') < 0)
-			error(x, "syntax error: section name without ']'");
+			cfg_error(x, "syntax error: section name without ']'");
 		/* inih calls nothing for a section without keys: "[manager]" alone
 		 * is Asterisk's defaults, and on. */
 		if (slice_eq_cstr(t, "[manager]") && !x->manager_seen) {
@@ -1184,7 +1163,7 @@ check_syntax(struct ctx *x, const char *line)
 		return;
 	}
 	if (slice_find(t, '=') < 0 && slice_find(t, ':') < 0)
-		error(x, "syntax error: expected [section] or key = value");
+		cfg_error(x, "syntax error: expected [section] or key = value");
 }
 
 /*
@@ -1194,7 +1173,7 @@ check_syntax(struct ctx *x, const char *line)
 static char *
 reader(char *str, int num, void *stream)
 {
-	struct ctx *x = stream;
+	struct cfg_ctx *x = stream;
 	size_t n = 0;
 	int ch;
 
@@ -1216,7 +1195,7 @@ reader(char *str, int num, void *stream)
 			str[n++] = (char)ch;
 		} else if (!x->line_too_long) {
 			x->line_too_long = true;
-			error(x, "line longer than %d characters", num - 2);
+			cfg_error(x, "line longer than %d characters", num - 2);
 		}
 	}
 	str[n] = '\0';
@@ -1242,38 +1221,38 @@ config_upstream_listener(const struct config *c)
  * can send to; the upstream is reached from the first UDP listener of its
  * family, so every upstream must share that family (failover keeps the Via). */
 static void
-check_upstreams(struct ctx *x)
+check_upstreams(struct cfg_ctx *x)
 {
 	struct config *c = x->c;
 	char as[ADDR_STRLEN];
 
 	if (c->n_upstreams == 0) {
 		if (c->register_forward)
-			error(x, "[sip] register = forward needs an upstream");
+			cfg_error(x, "[sip] register = forward needs an upstream");
 		return;
 	}
 	for (size_t i = 0; i < c->n_transports; i++)
 		if (addr_is_any(&c->transports[i].addr))
-			error(x, "transports: %s: with an upstream every listener needs a specific "
+			cfg_error(x, "transports: %s: with an upstream every listener needs a specific "
 			    "address (it is written into Via and Record-Route)",
 			    addr_str(&c->transports[i].addr, as, sizeof(as)));
 	for (size_t i = 0; i < c->n_upstreams; i++) {
 		const struct addr *u = &c->upstreams[i].addr;
 		if (u->ss.ss_family != c->upstreams[0].addr.ss.ss_family)
-			error(x, "upstream: %s: every upstream must be of the same address family",
+			cfg_error(x, "upstream: %s: every upstream must be of the same address family",
 			    addr_str(u, as, sizeof(as)));
 		for (size_t j = 0; j < c->n_transports; j++)
 			if (addr_equal(u, &c->transports[j].addr))
-				error(x, "upstream: %s is one of our own listeners: every request "
+				cfg_error(x, "upstream: %s is one of our own listeners: every request "
 				    "would loop", addr_str(u, as, sizeof(as)));
 	}
 	if (config_upstream_listener(c) < 0)
-		error(x, "upstream: %s: no udp listener of the same address family to reach it "
+		cfg_error(x, "upstream: %s: no udp listener of the same address family to reach it "
 		    "from", addr_str(&c->upstreams[0].addr, as, sizeof(as)));
 }
 
 static void
-check_manager(struct ctx *x)
+check_manager(struct cfg_ctx *x)
 {
 	struct config_manager *m = &x->c->ami;
 	char as[ADDR_STRLEN];
@@ -1281,33 +1260,33 @@ check_manager(struct ctx *x)
 	if (!m->enabled)
 		return;
 	if (!m->accept_encrypted && !m->accept_unencrypted)
-		error(x, "[manager]: acceptencryptedconnection and acceptunencryptedconnection are "
+		cfg_error(x, "[manager]: acceptencryptedconnection and acceptunencryptedconnection are "
 		    "both no: no client could connect");
 	if (m->tls_only_listener && addr_equal(&m->tls_bind, &m->bind))
-		error(x, "[manager] tlsbindaddr %s is the plain listener's address",
+		cfg_error(x, "[manager] tlsbindaddr %s is the plain listener's address",
 		    addr_str(&m->tls_bind, as, sizeof(as)));
 	if (m->acl_name[0] &&
 	    (m->acl = config_find_acl(x->c, slice_cstr(m->acl_name))) == CONFIG_NO_ACL)
-		error(x, "[manager] acl=%s: no [acl:%s] section", m->acl_name, m->acl_name);
+		cfg_error(x, "[manager] acl=%s: no [acl:%s] section", m->acl_name, m->acl_name);
 	if (m->has_upstream) {
 		if (!m->upstream_user[0] || !m->upstream_secret[0])
-			error(x, "[manager] upstream needs upstream-username and upstream-secret "
+			cfg_error(x, "[manager] upstream needs upstream-username and upstream-secret "
 			    "(an account in Asterisk's manager.conf, read = all, write = all)");
 		if (addr_equal(&m->upstream, &m->bind) ||
 		    (m->tls_only_listener && addr_equal(&m->upstream, &m->tls_bind)))
-			error(x, "[manager] upstream %s is our own listener: it would loop",
+			cfg_error(x, "[manager] upstream %s is our own listener: it would loop",
 			    addr_str(&m->upstream, as, sizeof(as)));
 		if (m->upstream_tls && m->upstream_verify && !m->upstream_ca[0])
-			error(x, "[manager] upstream over tls needs upstream-cafile (the CA or the "
+			cfg_error(x, "[manager] upstream over tls needs upstream-cafile (the CA or the "
 			    "certificate of Asterisk's AMI) or upstream-tls-verify = no");
 	}
 	if (m->authlimit > m->max_sessions)
-		warning(x, "[manager] authlimit %u is above max-sessions %u", m->authlimit,
+		cfg_warning(x, "[manager] authlimit %u is above max-sessions %u", m->authlimit,
 		    m->max_sessions);
 }
 
 static void
-check_http(struct ctx *x)
+check_http(struct cfg_ctx *x)
 {
 	struct config_http *h = &x->c->http;
 	char as[ADDR_STRLEN];
@@ -1319,33 +1298,33 @@ check_http(struct ctx *x)
 		tls |= h->listen[i].tls;
 		for (size_t k = 0; k < i; k++)
 			if (addr_equal(&h->listen[i].addr, &h->listen[k].addr))
-				error(x, "[http] listen: %s given twice",
+				cfg_error(x, "[http] listen: %s given twice",
 				    addr_str(&h->listen[i].addr, as, sizeof(as)));
 	}
 	if (h->nlisten == 0)
-		error(x, "[http]: listen is required (https:127.0.0.1:8443, say)");
+		cfg_error(x, "[http]: listen is required (https:127.0.0.1:8443, say)");
 	else if (!tls)
-		error(x, "[http] listen: no https: listener; Basic authentication sends the "
+		cfg_error(x, "[http] listen: no https: listener; Basic authentication sends the "
 		    "password itself, so it is served over TLS only (an http: listener only "
 		    "redirects to https)");
 	if (h->acl_name[0] &&
 	    (h->acl = config_find_acl(x->c, slice_cstr(h->acl_name))) == CONFIG_NO_ACL)
-		error(x, "[http] acl=%s: no [acl:%s] section", h->acl_name, h->acl_name);
+		cfg_error(x, "[http] acl=%s: no [acl:%s] section", h->acl_name, h->acl_name);
 	for (size_t i = 0; i < h->nrequire; i++)
 		if (h->require[i].kind == REQUIRE_GROUP && !h->group_file[0])
-			error(x, "[http] Require group needs an AuthGroupFile");
+			cfg_error(x, "[http] Require group needs an AuthGroupFile");
 	/* A listener on 0.0.0.0 or :: with the proxy's port takes its address too. */
 	for (size_t i = 0; h->has_proxy && i < h->nlisten; i++)
 		if (addr_equal(&h->proxy, &h->listen[i].addr) ||
 		    (addr_is_any(&h->listen[i].addr) &&
 		    addr_port(&h->listen[i].addr) == addr_port(&h->proxy) &&
 		    addr_is_v6(&h->listen[i].addr) == addr_is_v6(&h->proxy)))
-			error(x, "[http] proxy %s is our own listener: it would loop",
+			cfg_error(x, "[http] proxy %s is our own listener: it would loop",
 			    addr_str(&h->proxy, as, sizeof(as)));
 }
 
 static void
-check_iax2(struct ctx *x)
+check_iax2(struct cfg_ctx *x)
 {
 	struct config_iax2 *i = &x->c->iax2;
 	char as[ADDR_STRLEN];
@@ -1354,55 +1333,55 @@ check_iax2(struct ctx *x)
 		return;
 	if (i->acl_name[0] &&
 	    (i->acl = config_find_acl(x->c, slice_cstr(i->acl_name))) == CONFIG_NO_ACL)
-		error(x, "[iax2] acl=%s: no [acl:%s] section", i->acl_name, i->acl_name);
+		cfg_error(x, "[iax2] acl=%s: no [acl:%s] section", i->acl_name, i->acl_name);
 	if (i->minregexpire > i->maxregexpire)
-		error(x, "[iax2] minregexpire is above maxregexpire");
+		cfg_error(x, "[iax2] minregexpire is above maxregexpire");
 	i->defaultexpire = i->minregexpire > 60 ? i->minregexpire : 60;
 	if (i->defaultexpire > i->maxregexpire)
 		i->defaultexpire = i->maxregexpire;
 	if (i->has_upstream && addr_equal(&i->upstream, &i->bind))
-		error(x, "[iax2] upstream %s is our own listener: it would loop",
+		cfg_error(x, "[iax2] upstream %s is our own listener: it would loop",
 		    addr_str(&i->upstream, as, sizeof(as)));
 	if (i->has_upstream && addr_is_v6(&i->upstream) != addr_is_v6(&i->bind))
-		error(x, "[iax2] upstream %s: the listener %s is of the other address family",
+		cfg_error(x, "[iax2] upstream %s: the listener %s is of the other address family",
 		    addr_str(&i->upstream, as, sizeof(as)),
 		    addr_str(&i->bind, (char[ADDR_STRLEN]){ 0 }, ADDR_STRLEN));
 	if (i->upstream_secret[0] && i->outkey[0])
-		error(x, "[iax2] give upstream-secret or outkey, not both");
+		cfg_error(x, "[iax2] give upstream-secret or outkey, not both");
 }
 
 static void
-finish(struct ctx *x)
+finish(struct cfg_ctx *x)
 {
 	struct config *c = x->c;
 
 	x->line = 0;
 	if (c->n_transports == 0 && !c->ami.enabled && !c->http.enabled && !c->iax2.enabled)
-		error(x, "no listener configured: give [sip] transports, a [manager], an [http] or "
+		cfg_error(x, "no listener configured: give [sip] transports, a [manager], an [http] or "
 		    "an [iax2] section");
 	check_manager(x);
 	check_http(x);
 	check_iax2(x);
 	if (c->n_auth_domains == 0 && c->auth_enabled)
-		warning(x, "auth-domains is empty: every request will be rejected");
+		cfg_warning(x, "auth-domains is empty: every request will be rejected");
 	if (!c->auth_enabled)
-		warning(x, "[module::Authentication] enabled=false: requests are NOT "
+		cfg_warning(x, "[module::Authentication] enabled=false: requests are NOT "
 		    "authenticated");
 	if (c->min_expires > c->max_expires)
-		error(x, "[module::Registrar] min-expires is above max-expires");
+		cfg_error(x, "[module::Registrar] min-expires is above max-expires");
 	if (c->default_expires < c->min_expires || c->default_expires > c->max_expires)
-		error(x, "[module::Registrar] default-expires is outside min/max-expires");
+		cfg_error(x, "[module::Registrar] default-expires is outside min/max-expires");
 	for (size_t i = 0; i < c->n_transports; i++) {
 		struct transport_spec *t = &c->transports[i];
 		if (t->proto == TP_TLS && c->require_peer_cert)
 			t->require_peer_cert = true;
 		if (t->proto == TP_TLS && t->require_peer_cert && !c->tls_ca[0])
-			error(x, "transports: require-peer-certificate needs [sip] tlscafile (the "
+			cfg_error(x, "transports: require-peer-certificate needs [sip] tlscafile (the "
 			    "CA that signs the phones' certificates)");
 		if (!t->acl_name[0])
 			continue;
 		if ((t->acl = config_find_acl(c, slice_cstr(t->acl_name))) == CONFIG_NO_ACL)
-			error(x, "transports: acl=%s: no [acl:%s] section", t->acl_name,
+			cfg_error(x, "transports: acl=%s: no [acl:%s] section", t->acl_name,
 			    t->acl_name);
 	}
 	check_upstreams(x);
@@ -1410,9 +1389,9 @@ finish(struct ctx *x)
 		for (size_t i = 0; default_scanners[i]; i++)
 			add_agent(x, slice_cstr(default_scanners[i]));
 	if (c->bantime > c->bantime_maxtime)
-		error(x, "[bans] bantime is above bantime.maxtime");
+		cfg_error(x, "[bans] bantime is above bantime.maxtime");
 	if (c->realm[0] && c->n_auth_domains)
-		warning(x, "realm is set: stored md5/sha256 hashes only verify if they were "
+		cfg_warning(x, "realm is set: stored md5/sha256 hashes only verify if they were "
 		    "made with realm '%s'", c->realm);
 	if (!c->statedir[0]) {
 		const char *home = getenv("HOME"), *env = getenv("PBXGUARD_STATEDIR");
@@ -1426,27 +1405,27 @@ finish(struct ctx *x)
 	if (!c->file_path[0] &&
 	    (size_t)snprintf(c->file_path, sizeof(c->file_path), "%s/userdb", c->statedir) >=
 	    sizeof(c->file_path))
-		error(x, "statedir: path too long");
+		cfg_error(x, "statedir: path too long");
 	if (!c->tls_cert[0] &&
 	    (size_t)snprintf(c->tls_cert, sizeof(c->tls_cert), "%s/tls/cert.pem", c->statedir) >=
 	    sizeof(c->tls_cert))
-		error(x, "statedir: path too long");
+		cfg_error(x, "statedir: path too long");
 	if (!c->tls_key[0] &&
 	    (size_t)snprintf(c->tls_key, sizeof(c->tls_key), "%s/tls/key.pem", c->statedir) >=
 	    sizeof(c->tls_key))
-		error(x, "statedir: path too long");
+		cfg_error(x, "statedir: path too long");
 	if (!c->ban_state[0] &&
 	    (size_t)snprintf(c->ban_state, sizeof(c->ban_state), "%s/bans.state", c->statedir) >=
 	    sizeof(c->ban_state))
-		error(x, "statedir: path too long");
+		cfg_error(x, "statedir: path too long");
 	if (!c->control_socket[0] &&
 	    (size_t)snprintf(c->control_socket, sizeof(c->control_socket), "%s/control.sock",
 	    c->statedir) >= sizeof(c->control_socket))
-		error(x, "statedir: path too long");
+		cfg_error(x, "statedir: path too long");
 	if (!c->ami.users[0] &&
 	    (size_t)snprintf(c->ami.users, sizeof(c->ami.users), "%s/manager.conf", c->statedir) >=
 	    sizeof(c->ami.users))
-		error(x, "statedir: path too long");
+		cfg_error(x, "statedir: path too long");
 	/* The AMI shares the SIP certificate unless told otherwise; a certfile
 	 * alone is Asterisk's combined PEM (its tlsprivatekey defaults to it). */
 	if (!c->ami.cert[0]) {
@@ -1459,7 +1438,7 @@ finish(struct ctx *x)
 	if (!c->http.user_file[0] &&
 	    (size_t)snprintf(c->http.user_file, sizeof(c->http.user_file), "%s/htpasswd",
 	    c->statedir) >= sizeof(c->http.user_file))
-		error(x, "statedir: path too long");
+		cfg_error(x, "statedir: path too long");
 	if (!c->http.cert[0]) {
 		snprintf(c->http.cert, sizeof(c->http.cert), "%s", c->tls_cert);
 		if (!c->http.key[0])
@@ -1470,21 +1449,29 @@ finish(struct ctx *x)
 	if (!c->iax2.users[0] &&
 	    (size_t)snprintf(c->iax2.users, sizeof(c->iax2.users), "%s/iax.conf", c->statedir) >=
 	    sizeof(c->iax2.users))
-		error(x, "statedir: path too long");
+		cfg_error(x, "statedir: path too long");
 	if (!c->iax2.keydir[0] &&
 	    (size_t)snprintf(c->iax2.keydir, sizeof(c->iax2.keydir), "%s/keys", c->statedir) >=
 	    sizeof(c->iax2.keydir))
-		error(x, "statedir: path too long");
+		cfg_error(x, "statedir: path too long");
 	if (!c->security_log[0] &&
 	    (size_t)snprintf(c->security_log, sizeof(c->security_log), "%s/security.log",
 	    c->statedir) >= sizeof(c->security_log))
-		error(x, "statedir: path too long");
+		cfg_error(x, "statedir: path too long");
+	cfg_hard_finish(x);
+}
+
+void
+cfg_state_path(struct cfg_ctx *x, char *dst, size_t dstsz, const char *name)
+{
+	if (!dst[0] && (size_t)snprintf(dst, dstsz, "%s/%s", x->c->statedir, name) >= dstsz)
+		cfg_error(x, "statedir: path too long");
 }
 
 bool
 config_load(struct config *c, const char *path, struct config_errors *errs)
 {
-	struct ctx x = { .c = c, .errs = errs };
+	struct cfg_ctx x = { .c = c, .errs = errs };
 	int rc;
 
 	config_defaults(c);
@@ -1493,7 +1480,7 @@ config_load(struct config *c, const char *path, struct config_errors *errs)
 		x.fname = path;
 		x.f = fopen(path, "re");
 		if (!x.f) {
-			error(&x, "cannot open: %m");
+			cfg_error(&x, "cannot open: %m");
 			return false;
 		}
 	} else {
@@ -1506,7 +1493,7 @@ config_load(struct config *c, const char *path, struct config_errors *errs)
 	if (x.f)
 		fclose(x.f);
 	if (rc < 0) {
-		error(&x, "cannot read the file");
+		cfg_error(&x, "cannot read the file");
 	}
 	finish(&x);
 	return errs->n == 0;

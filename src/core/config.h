@@ -52,6 +52,23 @@ enum nft_mode { NFT_AUTO, NFT_YES, NFT_NO };
 #define CONFIG_AMI_VERSION "9.0.0"
 #define CONFIG_MAX_HTTP_LISTEN 8
 #define CONFIG_MAX_REQUIRE 8
+#define CONFIG_MAX_PORTS 16
+#define CONFIG_MAX_WATCH 8
+
+/* Debian's john-data: Openwall's list of the most common passwords. */
+#define CONFIG_DEFAULT_BLOCKLIST "/usr/share/john/password.lst"
+
+/* Character classes of [password-policy] character-classes. */
+#define PW_CLASS_UPPER 1u
+#define PW_CLASS_LOWER 2u
+#define PW_CLASS_DIGIT 4u
+#define PW_CLASS_SPECIAL 8u
+
+/* A port or a range of one protocol: "udp:5060", "tcp:5060-5061". */
+struct port_range {
+	enum transport_proto proto;	/* TP_UDP or TP_TCP */
+	unsigned lo, hi;
+};
 
 /* [sip] upstream: the PBX behind us, reached over UDP (failover in order). */
 struct upstream_spec {
@@ -219,6 +236,51 @@ struct config {
 		char upstream_secret[256];	/* for its MD5 challenge */
 		char outkey[80];		/* or for its RSA challenge */
 	} iax2;
+
+	/* [password-policy]: every secret pbxguard sets, and the audit */
+	struct config_pwpolicy {
+		bool enforce;			/* mode = enforce (or advise: warn only) */
+		unsigned min_length;		/* NIST SP 800-63B-4: 15 for a password alone */
+		unsigned max_length;
+		unsigned classes;		/* character-classes: PW_CLASS_* bits */
+		char blocklist[PATH_MAX];	/* "" : the embedded list only */
+		unsigned min_score;		/* min-zxcvbn-score, 0 to 4 */
+		unsigned max_repeat;		/* the same character this many times in a row */
+		unsigned max_sequence;		/* abcd, 4321: runs this long */
+		bool digits_only;		/* allow-digits-only */
+		unsigned generated_length;	/* what audit --fix makes */
+		char override_log[PATH_MAX];	/* --force-weak's trail; empty: <statedir>/... */
+	} pw;
+
+	/* [voicemail-policy]: voicemail PINs */
+	struct config_pinpolicy {
+		unsigned min_length, max_length;
+		unsigned max_repeat;		/* 000 with 2 */
+		unsigned max_sequence;		/* 1234 and 9876 with 3 */
+	} pin;
+
+	/* [firewall]: what `pbxguard firewall` renders */
+	struct config_firewall {
+		struct cidr allowed[CONFIG_MAX_CIDRS];	/* allowed-hosts: always pass */
+		size_t n_allowed;
+		int ssh_port;			/* 0: none; -1: sshd_config's (or 22) */
+		struct port_range rtp;		/* rtp-ports; hi 0: none */
+		unsigned sip_udp_rate;		/* packets/s per source (0: no limit) */
+		struct port_range open[CONFIG_MAX_PORTS];	/* open = tcp:5555 ... */
+		size_t n_open;
+	} fw;
+
+	/* [watch]: other programs' logs that feed the bans */
+	struct config_watch {
+		struct watch_source {
+			enum watch_kind { WATCH_SSHD, WATCH_ASTERISK } kind;
+			char path[PATH_MAX];	/* "journal": journald */
+		} src[CONFIG_MAX_WATCH];
+		size_t n;
+		struct port_range asterisk_ports[CONFIG_MAX_PORTS];	/* kernel bans cover them */
+		size_t n_asterisk_ports;
+		char state[PATH_MAX];		/* empty: <statedir>/watch.state */
+	} watch;
 };
 
 struct config_errors {
@@ -247,5 +309,7 @@ bool config_parse_duration(struct slice s, unsigned *secs);
 /* The ACL group called name, or CONFIG_NO_ACL. */
 int config_find_acl(const struct config *c, struct slice name);
 void config_errors_free(struct config_errors *e);
+/* "udp:5060" or "tcp:10000-20000" (a bare "10000-20000" is proto dflt). */
+bool config_parse_ports(struct slice s, enum transport_proto dflt, struct port_range *out);
 
 #endif
