@@ -27,6 +27,8 @@ usage(FILE *f)
 	    "                                    Apache's htpasswd, with atomic rewrites\n"
 	    "  keygen [-q] [-n] [-b BITS] NAME   an RSA key pair for IAX2, as astgenkey\n"
 	    "  keys [-c FILE] show|init          the IAX2 keys of the running daemon\n"
+	    "  policy check [-c FILE] [--pin] [--user U] ...\n"
+	    "                                    test secrets (stdin) against the password policy\n"
 	    "  help                              this text\n"
 	    "  version                           print the version\n"
 	    "\n"
@@ -51,6 +53,7 @@ main(int argc, char **argv)
 		{ "htpasswd", cmd_htpasswd },
 		{ "keygen", cmd_keygen },
 		{ "keys", cmd_keys },
+		{ "policy", cmd_policy },
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)

@@ -461,9 +461,11 @@ pwpolicy_check(const struct pwpolicy *p, const char *pw, size_t len,
 	if (have == PW_CLASS_DIGIT && !r->digits_only)
 		reason(v, "only digits: number ranges are what svcrack tries by default");
 	if (who) {
-		check_identity(pw, len, who->user, "username", 3, v);
-		if (!who->user || strcasecmp(who->user, who->extension ? who->extension : "") != 0)
-			check_identity(pw, len, who->extension, "extension", 3, v);
+		/* A numeric SIP user is the extension: say so. */
+		bool same = who->user && who->extension && strcasecmp(who->user, who->extension) == 0;
+		if (!same)
+			check_identity(pw, len, who->user, "username", 3, v);
+		check_identity(pw, len, who->extension, "extension", 3, v);
 		check_identity(pw, len, who->domain, "domain", 4, v);
 		if (!who->domain || strcasecmp(who->domain, who->realm ? who->realm : "") != 0)
 			check_identity(pw, len, who->realm, "realm", 4, v);

@@ -19,12 +19,14 @@
 
 #include "core/atomicfile.h"
 #include "core/dbuf.h"
+#include "core/config.h"
 #include "daemon/cmds.h"
+#include "guard/pwpolicy.h"
 #include "store/htpasswd.h"
 
-/* Apache's exit codes (support/htpasswd.c). */
+/* Apache's exit codes (support/htpasswd.c), and ours for the policy. */
 enum { ERR_FILEPERM = 1, ERR_SYNTAX = 2, ERR_PWMISMATCH = 3, ERR_INTERRUPTED = 4,
-	ERR_OVERFLOW = 5, ERR_BADUSER = 6, ERR_INVALID = 7 };
+	ERR_OVERFLOW = 5, ERR_BADUSER = 6, ERR_INVALID = 7, ERR_POLICY = 8 };
 
 #define HTP_DEFAULT_COST 10	/* Apache's is 5: too cheap for a file that leaks */
 #define HTP_MAX_FILE (64u << 20)
@@ -58,6 +60,8 @@ usage(void)
 	    " -D  Delete the specified user.\n"
 	    " -v  Verify password for the specified user.\n"
 	    " --force  With -c: replace a file that holds other users.\n"
+	    " --force-weak  Set a password the policy refuses (logged; exit 8 without it).\n"
+	    " --config FILE  The pbxguard.conf whose [password-policy] applies.\n"
 	    "The file is replaced atomically: an interrupted run leaves the old or the new file.\n",
 	    HTP_DEFAULT_COST);
 	return ERR_SYNTAX;
@@ -225,7 +229,8 @@ rewrite_line(void *arg, struct slice line, struct slice user)
 }
 
 struct opts {
-	bool create, nofile, batch, from_stdin, del, verify, force;
+	bool create, nofile, batch, from_stdin, del, verify, force, force_weak;
+	const char *conf;
 	enum htp_alg alg;
 	unsigned cost, rounds;
 };
@@ -354,11 +359,34 @@ out:
 	return rc;
 }
 
+/* The new password through the policy; the realm is [http] AuthName. */
+static int
+policy_gate(const struct opts *o, const char *path, const char *user, const char *pw)
+{
+	struct config cfg;
+	struct pwpolicy *p;
+	char account[HTP_MAX_USER + 16];
+	int rc = -1;
+
+	if (tool_load_config(o->conf, &cfg) < 0)
+		return -1;
+	if ((p = tool_policy(&cfg))) {
+		struct pw_context who = { user, NULL, NULL, cfg.http.auth_name };
+		snprintf(account, sizeof(account), "web user %s", user);
+		rc = tool_policy_gate(&cfg, p, pw, &who, o->force_weak, "htpasswd", path, account);
+		pwpolicy_free(p);
+	}
+	config_free(&cfg);
+	return rc;
+}
+
 int
 cmd_htpasswd(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "force", no_argument, NULL, 'F' },
+		{ "force-weak", no_argument, NULL, 'W' },
+		{ "config", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -383,6 +411,8 @@ cmd_htpasswd(int argc, char **argv)
 		case 'D': o.del = true; break;
 		case 'v': o.verify = true; break;
 		case 'F': o.force = true; break;
+		case 'W': o.force_weak = true; break;
+		case 'K': o.conf = optarg; break;
 		case 'p':
 			fprintf(stderr, "htpasswd: -p refused: a plain-text password never verifies "
 			    "(not in pbxguard, not in Apache on Linux); pick a hash (bcrypt is the "
@@ -450,6 +480,10 @@ cmd_htpasswd(int argc, char **argv)
 		rc = do_verify(path, user, pw);
 		OPENSSL_cleanse(pw, sizeof(pw));
 		return rc;
+	}
+	if (policy_gate(&o, path, user, pw) < 0) {
+		OPENSSL_cleanse(pw, sizeof(pw));
+		return ERR_POLICY;
 	}
 	if (o.alg == HTP_CRYPT && strlen(pw) > 8)
 		fprintf(stderr, "Warning: Password truncated to 8 characters by CRYPT algorithm.\n");

@@ -17,8 +17,10 @@
 #include <openssl/crypto.h>
 
 #include "core/atomicfile.h"
+#include "core/config.h"
 #include "core/sbuf.h"
 #include "daemon/cmds.h"
+#include "guard/pwpolicy.h"
 #include "store/store.h"
 #include "store/userdb.h"
 
@@ -26,12 +28,15 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: pbxguard userdb add [--clrtxt] [--userid ID] [--acl NAME] FILE user@domain\n"
-	    "       pbxguard userdb passwd [--clrtxt] [--acl NAME] FILE user@domain\n"
+	    "usage: pbxguard userdb add [--clrtxt] [--userid ID] [--acl NAME] [--force-weak]\n"
+	    "                           [-c CONF] FILE user@domain\n"
+	    "       pbxguard userdb passwd [--clrtxt] [--acl NAME] [--force-weak] [-c CONF]\n"
+	    "                              FILE user@domain\n"
 	    "       pbxguard userdb del FILE user@domain\n"
 	    "       pbxguard userdb list FILE\n"
 	    "       pbxguard userdb verify FILE user@domain\n"
-	    "The password is asked twice on a terminal, or read as one line from stdin.\n");
+	    "The password is asked twice on a terminal, or read as one line from stdin;\n"
+	    "it must pass the [password-policy] of CONF (see pbxguard policy check).\n");
 }
 
 /* One line from stdin, or asked (twice, no echo) on a terminal. */
@@ -222,9 +227,37 @@ out:
 	return rc;
 }
 
+/* The new password through the policy: the user part is the username,
+ * and the extension too when it is a number. */
+static int
+gate(const char *verb, const char *conf, bool force_weak, const char *path, struct slice user,
+    struct slice domain, const char *pw)
+{
+	char u[256], d[256], cmd[32], account[600];
+	struct config cfg;
+	struct pwpolicy *p;
+	int rc = -1;
+
+	if (tool_load_config(conf, &cfg) < 0)
+		return -1;
+	if (!(p = tool_policy(&cfg)))
+		goto out;
+	slice_copy(user, u, sizeof(u));
+	slice_copy(domain, d, sizeof(d));
+	bool numeric = user.n > 0 && strspn(u, "0123456789") == user.n;
+	struct pw_context who = { u, numeric ? u : NULL, d, cfg.realm[0] ? cfg.realm : d };
+	snprintf(cmd, sizeof(cmd), "userdb %s", verb);
+	snprintf(account, sizeof(account), "%s@%s", u, d);
+	rc = tool_policy_gate(&cfg, p, pw, &who, force_weak, cmd, path, account);
+	pwpolicy_free(p);
+out:
+	config_free(&cfg);
+	return rc;
+}
+
 static int
 do_change(const char *verb, const char *path, struct slice user, struct slice domain,
-    bool clrtxt, const char *userid, const char *acl)
+    bool clrtxt, const char *userid, const char *acl, const char *conf, bool force_weak)
 {
 	char pw[ACCOUNT_SECRET_MAX + 2], line[2048], err[512];
 	bool add = strcmp(verb, "add") == 0, del = strcmp(verb, "del") == 0;
@@ -257,7 +290,8 @@ do_change(const char *verb, const char *path, struct slice user, struct slice do
 			printf("Deleting user %s@%s\n", e->user, e->domain);
 		goto out;
 	}
-	if (read_password(pw, sizeof(pw), true) < 0)
+	if (read_password(pw, sizeof(pw), true) < 0 ||
+	    gate(verb, conf, force_weak, path, user, domain, pw) < 0)
 		goto out;
 	if (!add && !userid)
 		userid = e->userid;
@@ -304,11 +338,13 @@ cmd_userdb(int argc, char **argv)
 		{ "clrtxt", no_argument, NULL, 'C' },
 		{ "userid", required_argument, NULL, 'u' },
 		{ "acl", required_argument, NULL, 'a' },
+		{ "force-weak", no_argument, NULL, 'W' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *userid = NULL, *acl = NULL, *verb;
-	bool clrtxt = false;
+	const char *userid = NULL, *acl = NULL, *verb, *conf = NULL;
+	bool clrtxt = false, force_weak = false;
 	struct slice user, domain;
 	int c;
 
@@ -320,8 +356,14 @@ cmd_userdb(int argc, char **argv)
 	argc--;
 	argv++;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'W':
+			force_weak = true;
+			break;
+		case 'c':
+			conf = optarg;
+			break;
 		case 'C':
 			clrtxt = true;
 			break;
@@ -368,5 +410,5 @@ cmd_userdb(int argc, char **argv)
 	}
 	if (strcmp(verb, "verify") == 0)
 		return do_verify(argv[0], user, domain);
-	return do_change(verb, argv[0], user, domain, clrtxt, userid, acl);
+	return do_change(verb, argv[0], user, domain, clrtxt, userid, acl, conf, force_weak);
 }

@@ -12,6 +12,25 @@ DAEMON_PID=
 AT_EXIT=()
 trap 'cleanup' EXIT
 
+# Fixtures (userdb, htpasswd files) are made with the tools under a policy
+# that only advises: these tests are about the doors. t190 is about the
+# policy itself and passes its own configuration with -c/--config.
+cat >"$T/tools.conf" <<CONF
+[global]
+statedir = $T
+[sip]
+transports = udp:127.0.0.1:1
+[password-policy]
+mode = advise
+min-length = 1
+blocklist = none
+min-zxcvbn-score = 0
+max-repeat = 128
+max-sequence = 128
+allow-digits-only = yes
+CONF
+export PBXGUARD_CONFIG=$T/tools.conf
+
 # Registers a command for cleanup (a helper process, a namespace). Never
 # replace the trap: cleanup must see the test's own exit status first.
 at_exit() { AT_EXIT+=("$*"); }
