@@ -27,6 +27,8 @@ usage(FILE *f)
 	    "                                    Apache's htpasswd, with atomic rewrites\n"
 	    "  keygen [-q] [-n] [-b BITS] NAME   an RSA key pair for IAX2, as astgenkey\n"
 	    "  keys [-c FILE] show|init          the IAX2 keys of the running daemon\n"
+	    "  audit [-c FILE] [--asterisk DIR] [--json] [--fix]\n"
+	    "                                    weak secrets, loose files, risky settings\n"
 	    "  policy check [-c FILE] [--pin] [--user U] ...\n"
 	    "                                    test secrets (stdin) against the password policy\n"
 	    "  help                              this text\n"
@@ -54,6 +56,7 @@ main(int argc, char **argv)
 		{ "keygen", cmd_keygen },
 		{ "keys", cmd_keys },
 		{ "policy", cmd_policy },
+		{ "audit", cmd_audit },
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)
