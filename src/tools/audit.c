@@ -99,3 +99,15 @@ audit_secret_file_mode(struct audit *a, const char *path, const char *what)
 		f->mode = want;
 	}
 }
+
+void
+audit_fix_set(struct audit_finding *f, const char *key, const char *value, unsigned at_line)
+{
+	if (!f)
+		return;
+	f->kind = FIX_SET;
+	snprintf(f->key, sizeof(f->key), "%s", key);
+	snprintf(f->value, sizeof(f->value), "%s", value);
+	f->at_line = at_line;
+	snprintf(f->fix, sizeof(f->fix), "%s = %s (pbxguard audit --fix does it)", key, value);
+}

@@ -24,6 +24,8 @@ enum audit_fixkind {
 	FIX_USERDB,		/* a new password for a userdb entry (same hash forms) */
 	FIX_HTPASSWD,		/* a new password for an htpasswd user (bcrypt) */
 	FIX_MODE,		/* chmod to mode */
+	FIX_SET,		/* key = value: on line, or added after the header at_line */
+	FIX_ADD_SECRET,		/* secret = <new> added after the header at_line */
 };
 
 struct audit_finding {
@@ -36,9 +38,11 @@ struct audit_finding {
 	/* For --fix */
 	enum audit_fixkind kind;
 	char account[128];	/* whose secret; the policy's user */
-	char extension[32];	/* the policy's extension (or the mailbox) */
+	char extension[80];	/* the policy's extension (or the mailbox) */
 	char domain[128];	/* the policy's domain / realm */
 	mode_t mode;		/* FIX_MODE */
+	char key[32], value[64];	/* FIX_SET */
+	unsigned at_line;	/* FIX_SET with line 0, FIX_ADD_SECRET: the [section] line */
 	bool fixed;
 	char fixed_how[PATH_MAX + 640];
 };
@@ -57,6 +61,11 @@ struct audit_finding *audit_add(struct audit *a, enum audit_sev sev, const char 
     const char *file, unsigned line, const char *fix, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
 const char *audit_sev_name(enum audit_sev s);
+
+/* Makes f fixable by setting key = value (on f->line, or added after the
+ * section header at_line when f->line is 0). */
+void audit_fix_set(struct audit_finding *f, const char *key, const char *value,
+    unsigned at_line);
 
 /* A secret through the policy: a finding (weak-secret) when it fails. */
 void audit_secret(struct audit *a, enum audit_sev sev, const char *file, unsigned line,

@@ -115,15 +115,16 @@ audit_sip(struct audit *a, const char *path)
 	audit_secret_file_mode(a, path, "sip.conf");
 	const struct astconf_section *g = section(&c, "general");
 	const char *realm = g && val(g, "realm") ? val(g, "realm") : "asterisk";
-	if (yes(g, "allowguest", true))
-		audit_add(a, SEV_HIGH, "allowguest", path, g && var(g, "allowguest") ?
-		    var(g, "allowguest")->line : 0, "allowguest = no in [general]",
-		    "allowguest is yes%s: calls from anyone, unauthenticated, reach the default "
-		    "context", g && var(g, "allowguest") ? "" : " (Asterisk's default)");
+	if (yes(g, "allowguest", true) && g)
+		audit_fix_set(audit_add(a, SEV_HIGH, "allowguest", path, var(g, "allowguest") ?
+		    var(g, "allowguest")->line : 0, NULL, "allowguest is yes%s: calls from anyone, "
+		    "unauthenticated, reach the default context", var(g, "allowguest") ? "" :
+		    " (Asterisk's default)"), "allowguest", "no", g->line);
 	if (!yes(g, "alwaysauthreject", true))
-		audit_add(a, SEV_MEDIUM, "alwaysauthreject", path, var(g, "alwaysauthreject")->line,
-		    "alwaysauthreject = yes in [general]", "alwaysauthreject = no: unknown and "
-		    "known extensions get different answers, so svwar can list them");
+		audit_fix_set(audit_add(a, SEV_MEDIUM, "alwaysauthreject", path,
+		    var(g, "alwaysauthreject")->line, NULL, "alwaysauthreject = no: unknown and "
+		    "known extensions get different answers, so svwar can list them"),
+		    "alwaysauthreject", "yes", g->line);
 	for (size_t i = 0; i < c.n; i++) {
 		const struct astconf_section *s = &c.s[i];
 		const char *type = val(s, "type");
@@ -139,9 +140,18 @@ audit_sip(struct audit *a, const char *path)
 			    numeric(s->name) ? s->name : NULL, realm, label);
 		} else if (!val(s, "md5secret") && !val(s, "remotesecret") &&
 		    (dynamic || strcasecmp(type, "user") == 0 || strcasecmp(type, "friend") == 0)) {
-			audit_add(a, SEV_CRITICAL, "no-secret", path, s->line,
-			    "give it a secret (or remove the section)", "[%s] has no secret: anyone "
-			    "can %s as %s", s->name, dynamic ? "register" : "call", s->name);
+			struct audit_finding *f = audit_add(a, SEV_CRITICAL, "no-secret", path,
+			    s->line, "a generated secret (pbxguard audit --fix adds one)", "[%s] has "
+			    "no secret: anyone can %s as %s", s->name, dynamic ? "register" : "call",
+			    s->name);
+			if (f) {
+				f->kind = FIX_ADD_SECRET;
+				f->at_line = s->line;
+				snprintf(f->account, sizeof(f->account), "%s", s->name);
+				if (numeric(s->name))
+					snprintf(f->extension, sizeof(f->extension), "%s", s->name);
+				snprintf(f->domain, sizeof(f->domain), "%s", realm);
+			}
 		}
 		const char *insecure = val(s, "insecure");
 		if (insecure && (strstr(insecure, "invite") || strstr(insecure, "port")))
@@ -219,8 +229,9 @@ audit_iax_conf(struct audit *a, const char *path, bool own)
 		    "calltokenoptional covers every address: call tokens, IAX2's defence "
 		    "against spoofed floods, are off for all");
 	if (g && !yes(g, "requirecalltoken", true))
-		audit_add(a, SEV_MEDIUM, "requirecalltoken", path, var(g, "requirecalltoken")->line,
-		    "requirecalltoken = yes (or auto)", "requirecalltoken = no in [general]");
+		audit_fix_set(audit_add(a, SEV_MEDIUM, "requirecalltoken", path,
+		    var(g, "requirecalltoken")->line, NULL, "requirecalltoken = no in [general]"),
+		    "requirecalltoken", "auto", 0);
 	for (size_t i = 0; i < c.n; i++) {
 		const struct astconf_section *s = &c.s[i];
 		const char *type = val(s, "type"), *auth = val(s, "auth");
@@ -247,9 +258,9 @@ audit_iax_conf(struct audit *a, const char *path, bool own)
 			secrets = true;
 		}
 		if (auth && strcasestr(auth, "plaintext"))
-			audit_add(a, SEV_HIGH, "plaintext", path, var(s, "auth")->line,
-			    "auth = md5 (or rsa)", "[%s] auth allows plaintext: the secret crosses "
-			    "the network as it is", s->name);
+			audit_fix_set(audit_add(a, SEV_HIGH, "plaintext", path, var(s, "auth")->line,
+			    NULL, "[%s] auth allows plaintext: the secret crosses the network as it "
+			    "is", s->name), "auth", strcasestr(auth, "rsa") ? "md5,rsa" : "md5", 0);
 		bool user = strcasecmp(type, "user") == 0 || strcasecmp(type, "friend") == 0;
 		if (user && !secrets && !val(s, "inkeys"))
 			audit_add(a, strcasecmp(s->name, "guest") == 0 ? SEV_HIGH : SEV_CRITICAL,
@@ -257,9 +268,9 @@ audit_iax_conf(struct audit *a, const char *path, bool own)
 			    "[%s] has no secret and no key: anyone can call as %s", s->name, s->name);
 		const char *rt = val(s, "requirecalltoken");
 		if (rt && astconf_yes_no(rt) == 0)
-			audit_add(a, SEV_MEDIUM, "requirecalltoken", path,
-			    var(s, "requirecalltoken")->line, "remove requirecalltoken = no",
-			    "[%s] requirecalltoken = no", s->name);
+			audit_fix_set(audit_add(a, SEV_MEDIUM, "requirecalltoken", path,
+			    var(s, "requirecalltoken")->line, NULL, "[%s] requirecalltoken = no: "
+			    "its calls skip the token", s->name), "requirecalltoken", "auto", 0);
 		if (permits_all(s, "permit"))
 			audit_add(a, SEV_LOW, "permit-all", path, var(s, "permit")->line,
 			    "permit only the networks it calls from", "[%s] permits 0.0.0.0/0",
@@ -329,11 +340,14 @@ audit_voicemail(struct audit *a, const char *path)
 	 * forcegreetings is on. That PIN is an initial one, not a weak one. */
 	bool forced = yes(g, "forcename", false) || yes(g, "forcegreetings", false);
 	const char *minpw = g ? val(g, "minpassword") : NULL;
-	if (!minpw || strtoul(minpw, NULL, 10) < a->cfg->pin.min_length)
-		audit_add(a, SEV_LOW, "minpassword", path, minpw ? var(g, "minpassword")->line : 0,
-		    "minpassword in [general] (Asterisk then refuses shorter PINs when users "
-		    "change theirs)", "minpassword is %s: users may pick PINs shorter than %u",
-		    minpw ? minpw : "not set", a->cfg->pin.min_length);
+	if (g && (!minpw || strtoul(minpw, NULL, 10) < a->cfg->pin.min_length)) {
+		char n[16];
+		snprintf(n, sizeof(n), "%u", a->cfg->pin.min_length);
+		audit_fix_set(audit_add(a, SEV_LOW, "minpassword", path, minpw ?
+		    var(g, "minpassword")->line : 0, NULL, "minpassword is %s: users may pick PINs "
+		    "shorter than %u when they change theirs", minpw ? minpw : "not set",
+		    a->cfg->pin.min_length), "minpassword", n, g->line);
+	}
 	for (size_t i = 0; i < c.n; i++) {
 		const struct astconf_section *s = &c.s[i];
 		if (s->is_template || strcasecmp(s->name, "general") == 0 ||

@@ -157,13 +157,13 @@ rewrite_for(struct audit *a, struct rewrite **rw, size_t *nrw, const char *path,
 	return r;
 }
 
-static bool
-has_edit(const struct rewrite *r, unsigned line)
+static struct edit *
+edit_at(const struct rewrite *r, unsigned line)
 {
 	for (size_t i = 0; i < r->ne; i++)
 		if (r->e[i].line == line)
-			return true;
-	return false;
+			return &r->e[i];
+	return NULL;
 }
 
 static bool
@@ -276,6 +276,70 @@ assemble(struct rewrite *r)
 	return true;
 }
 
+/*
+ * FIX_SET on its line, or a "key = value" line added after the section's
+ * header (several additions to one section pile up on that header's edit).
+ */
+static int
+insert_or_set(struct audit *a, struct rewrite *r, const struct audit_finding *f, char *secret,
+    char *err, size_t errsz)
+{
+	size_t off, len, vs, ve;
+	char *text = NULL;
+
+	if (f->kind == FIX_SET && f->line) {
+		const char *keys[] = { f->key, NULL };
+		if (edit_at(r, f->line) || !find_line(r->data, r->n, f->line, &off, &len) ||
+		    !value_span(r->data + off, len, keys, NULL, false, &vs, &ve)) {
+			snprintf(err, errsz, "line %u no longer holds %s", f->line, f->key);
+			return -1;
+		}
+		const char *l = r->data + off;
+		if (asprintf(&text, "%.*s%s%.*s", (int)vs, l, f->value, (int)(len - ve), l + ve) < 0 ||
+		    !add_edit(r, f->line, text)) {
+			free(text);
+			snprintf(err, errsz, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	char add[SECRET_MAX + 80];
+	if (f->kind == FIX_ADD_SECRET) {
+		struct pw_context who = { f->account, f->extension[0] ? f->extension : NULL,
+			f->domain[0] ? f->domain : NULL, f->domain[0] ? f->domain : NULL };
+		if (!pwpolicy_generate(a->pol, &who, secret, SECRET_MAX)) {
+			snprintf(err, errsz, "no generated secret passes the policy");
+			return -1;
+		}
+		snprintf(add, sizeof(add), "secret = %s", secret);
+	} else {
+		snprintf(add, sizeof(add), "%s = %s", f->key, f->value);
+	}
+	struct edit *e = edit_at(r, f->at_line);
+	int k;
+	if (e)
+		k = asprintf(&text, "%s\n%s", e->text, add);
+	else if (find_line(r->data, r->n, f->at_line, &off, &len))
+		k = asprintf(&text, "%.*s\n%s", (int)len, r->data + off, add);
+	else
+		k = -2;
+	OPENSSL_cleanse(add, sizeof(add));
+	if (k == -2) {
+		snprintf(err, errsz, "line %u is gone", f->at_line);
+		return -1;
+	}
+	if (k < 0 || (!e && !add_edit(r, f->at_line, text))) {
+		free(text);
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	if (e) {
+		wipe_free(e->text, strlen(e->text));
+		e->text = text;
+	}
+	return 0;
+}
+
 static int
 open_secrets(const char *path, char *err, size_t errsz)
 {
@@ -347,7 +411,23 @@ audit_fix(struct audit *a, const char *secrets_out, char *err, size_t errsz)
 					break;
 				}
 		}
-		if (has_edit(r, line)) {	/* a template's secret, shared: made once */
+		if (f->kind == FIX_SET || f->kind == FIX_ADD_SECRET) {
+			if (insert_or_set(a, r, f, secret, why, sizeof(why)) < 0) {
+				snprintf(f->fixed_how, sizeof(f->fixed_how), "not fixed: %s", why);
+				continue;
+			}
+			f->fixed = true;
+			if (f->kind == FIX_SET) {
+				snprintf(f->fixed_how, sizeof(f->fixed_how), "%s = %s", f->key, f->value);
+				continue;
+			}
+			dbuf_printf(&sec, "%s:%u %s: %s\n", f->file, f->at_line, f->account, secret);
+			OPENSSL_cleanse(secret, sizeof(secret));
+			nsecrets++;
+			snprintf(f->fixed_how, sizeof(f->fixed_how), "new secret in %s", secrets_out);
+			continue;
+		}
+		if (edit_at(r, line)) {	/* a template's secret, shared: made once */
 			f->fixed = true;
 			snprintf(f->fixed_how, sizeof(f->fixed_how), "fixed with line %u", line);
 			continue;
