@@ -29,6 +29,8 @@ usage(FILE *f)
 	    "  keys [-c FILE] show|init          the IAX2 keys of the running daemon\n"
 	    "  audit [-c FILE] [--asterisk DIR] [--json] [--fix]\n"
 	    "                                    weak secrets, loose files, risky settings\n"
+	    "  import asterisk [-c FILE] [-o DIR] DIR\n"
+	    "                                    userdb, iax.conf, manager.conf from Asterisk's\n"
 	    "  policy check [-c FILE] [--pin] [--user U] ...\n"
 	    "                                    test secrets (stdin) against the password policy\n"
 	    "  help                              this text\n"
@@ -57,6 +59,7 @@ main(int argc, char **argv)
 		{ "keys", cmd_keys },
 		{ "policy", cmd_policy },
 		{ "audit", cmd_audit },
+		{ "import", cmd_import },
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)
