@@ -12,6 +12,7 @@ int cmd_keys(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_firewall(int argc, char **argv);
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -29,6 +29,8 @@ usage(FILE *f)
 	    "  keys [-c FILE] show|init          the IAX2 keys of the running daemon\n"
 	    "  audit [-c FILE] [--asterisk DIR] [--json] [--fix]\n"
 	    "                                    weak secrets, loose files, risky settings\n"
+	    "  firewall [-c FILE] [--check|--apply]\n"
+	    "                                    the nftables ruleset for what is enabled\n"
 	    "  import asterisk [-c FILE] [-o DIR] DIR\n"
 	    "                                    userdb, iax.conf, manager.conf from Asterisk's\n"
 	    "  policy check [-c FILE] [--pin] [--user U] ...\n"
@@ -60,6 +62,7 @@ main(int argc, char **argv)
 		{ "policy", cmd_policy },
 		{ "audit", cmd_audit },
 		{ "import", cmd_import },
+		{ "firewall", cmd_firewall },
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)

@@ -7,6 +7,7 @@
 #include <nftables/libnftables.h>
 
 #include "core/log.h"
+#include "core/ports.h"
 
 struct nft {
 	struct nft_ctx *ctx;
@@ -35,20 +36,39 @@ set_of(const struct ipkey *k)
 	return ipkey_is_v4(k) ? "banned4" : "banned6";
 }
 
-static void
-add_ports(FILE *f, const struct config *cfg)
+/* The ports a banned address may not reach, of one protocol, as an nft
+ * set body ("5060, 10000-20000"); false when there are none. */
+static bool
+put_ports(FILE *f, const struct config *cfg, enum transport_proto proto)
 {
-	bool first = true;
-	for (size_t i = 0; i < cfg->n_transports; i++) {
-		unsigned p = addr_port(&cfg->transports[i].addr);
-		bool dup = false;
-		for (size_t j = 0; j < i; j++)
-			dup |= addr_port(&cfg->transports[j].addr) == p;
-		if (!dup) {
-			fprintf(f, "%s%u", first ? "" : ", ", p);
-			first = false;
-		}
+	struct port_use use[PORTS_MAX];
+	struct port_range r[PORTS_MAX + CONFIG_MAX_PORTS + 1];
+	size_t n = 0, nu = ports_listeners(cfg, use, PORTS_MAX);
+	bool sshd = false, ast = false;
+
+	for (size_t i = 0; i < nu; i++)
+		r[n++] = use[i].r;
+	for (size_t i = 0; i < cfg->watch.n; i++) {
+		sshd |= cfg->watch.src[i].kind == WATCH_SSHD;
+		ast |= cfg->watch.src[i].kind == WATCH_ASTERISK;
 	}
+	unsigned ssh = sshd ? ports_ssh(cfg) : 0;
+	if (ssh)
+		r[n++] = (struct port_range){ TP_TCP, ssh, ssh };
+	for (size_t i = 0; ast && i < cfg->watch.n_asterisk_ports; i++)
+		r[n++] = cfg->watch.asterisk_ports[i];
+	bool first = true;
+	for (size_t i = 0; i < n; i++) {
+		bool dup = r[i].proto != proto;
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = r[j].proto == proto && r[j].lo <= r[i].lo && r[i].hi <= r[j].hi;
+		if (dup)
+			continue;
+		fprintf(f, r[i].lo == r[i].hi ? "%s%u" : "%s%u-%u", first ? "" : ", ", r[i].lo,
+		    r[i].hi);
+		first = false;
+	}
+	return !first;
 }
 
 struct nft *
@@ -65,19 +85,33 @@ nft_start(const struct config *cfg, const struct ban_info *bans, size_t nbans, t
 	FILE *f = open_memstream(&script, &len);
 	if (!f)
 		goto fail_mem;
-	/* Declare, delete and re-create: one transaction, so never half a table. */
-	fputs("table inet pbxguard\ndelete table inet pbxguard\n"
+	/* Our chain declared, deleted and made anew, the sets emptied: one
+	 * transaction, so never half a table; the firewall's chain (and the
+	 * sets it refers to) stay. */
+	fputs("add table inet pbxguard\n"
+	    "add set inet pbxguard " NFT_SET_BANNED4 "\n"
+	    "add set inet pbxguard " NFT_SET_BANNED6 "\n"
+	    "flush set inet pbxguard banned4\nflush set inet pbxguard banned6\n"
+	    "add chain inet pbxguard input\ndelete chain inet pbxguard input\n"
 	    "table inet pbxguard {\n"
-	    "  set banned4 { type ipv4_addr; flags timeout; counter; }\n"
-	    "  set banned6 { type ipv6_addr; flags timeout; counter; }\n"
 	    "  chain input {\n"
 	    "    type filter hook input priority filter - 10; policy accept;\n", f);
-	for (int v6 = 0; v6 < 2; v6++) {
-		fputs("    meta l4proto { tcp, udp } th dport { ", f);
-		add_ports(f, cfg);
-		fprintf(f, " } %s saddr @%s counter drop\n", v6 ? "ip6" : "ip",
-		    v6 ? "banned6" : "banned4");
-	}
+	for (int v6 = 0; v6 < 2; v6++)
+		for (int tcp = 0; tcp < 2; tcp++) {
+			/* The set body goes to a second stream: a protocol without
+			 * ports gets no rule. */
+			char *body = NULL;
+			size_t blen = 0;
+			FILE *g = open_memstream(&body, &blen);
+			bool any = g && put_ports(g, cfg, tcp ? TP_TCP : TP_UDP);
+			if (g)
+				fclose(g);
+			if (any)
+				fprintf(f, "    %s dport { %s } %s saddr @%s counter drop\n",
+				    tcp ? "tcp" : "udp", body, v6 ? "ip6" : "ip",
+				    v6 ? "banned6" : "banned4");
+			free(body);
+		}
 	fputs("  }\n}\n", f);
 	for (size_t i = 0; i < nbans; i++)
 		if (bans[i].until > now)
@@ -146,10 +180,19 @@ nft_stop(struct nft *n)
 		return;
 	if (!n->keep) {
 		char err[512];
-		if (run(n->ctx, "delete table inet pbxguard", err, sizeof(err)))
+		/* With the firewall's chain in the table, only ours goes (its
+		 * chain still drops the banned until their time is up). */
+		if (run(n->ctx, "list chain inet pbxguard firewall", NULL, 0)) {
+			if (run(n->ctx, "delete chain inet pbxguard input", err, sizeof(err)))
+				log_notice("nftables: chain input of table inet pbxguard removed "
+				    "(the firewall's chain stays)");
+			else
+				log_warn("nftables: cannot remove chain inet pbxguard input: %s", err);
+		} else if (run(n->ctx, "delete table inet pbxguard", err, sizeof(err))) {
 			log_notice("nftables: table inet pbxguard removed");
-		else
+		} else {
 			log_warn("nftables: cannot remove table inet pbxguard: %s", err);
+		}
 	}
 	nft_ctx_free(n->ctx);
 	free(n);

@@ -1,9 +1,12 @@
 /*
  * Kernel enforcement of bans with nftables (libnftables). pbxguard owns one
  * table, "inet pbxguard", and touches no other (fail2ban's, sshguard's...).
- * The table is replaced in one transaction at start; each ban is a set
- * element with its own timeout, so the kernel lifts it even if pbxguard
- * dies. Only traffic to pbxguard's own listening ports is dropped.
+ * In it the daemon owns the ban sets and the chain "input", made anew in
+ * one transaction at start; each ban is a set element with its own
+ * timeout, so the kernel lifts it even if pbxguard dies. Only traffic to
+ * pbxguard's ports (and to the ports of what [watch] guards) is dropped.
+ * `pbxguard firewall --apply` owns the chain "firewall" of the same table,
+ * which drops the banned everywhere; each leaves the other's chain alone.
  */
 #ifndef PBX_NFT_H
 #define PBX_NFT_H
@@ -15,6 +18,11 @@
 #include "guard/bans.h"
 
 struct nft;
+
+/* The ban sets, declared the same way by the daemon and the firewall (an
+ * "add set" that differs from the set in place is an error). */
+#define NFT_SET_BANNED4 "banned4 { type ipv4_addr; flags timeout; counter; }"
+#define NFT_SET_BANNED6 "banned6 { type ipv6_addr; flags timeout; counter; }"
 
 /*
  * nftables=auto: NULL with one warning when the table cannot be made (no
