@@ -4,7 +4,7 @@
 set -eu
 
 BUILD="meson ninja-build pkg-config gcc libc6-dev libssl-dev libevent-dev libinih-dev libnftables-dev libpcre2-dev libcrypt-dev libzxcvbn-dev john-data"
-TEST="libcmocka-dev clang libclang-rt-14-dev sip-tester sipvicious linphone-cli fail2ban python3 openssl iproute2 nftables stunnel4 sslscan nodejs apache2-utils apache2 curl wrk chromium prometheus iaxmodem"
+TEST="libcmocka-dev clang libclang-rt-14-dev openssh-server openssh-client sip-tester sipvicious linphone-cli fail2ban python3 openssl iproute2 nftables stunnel4 sslscan nodejs apache2-utils apache2 curl wrk chromium prometheus iaxmodem"
 
 missing=""
 for p in $BUILD ${PBXGUARD_DEPS_TEST:-$TEST}; do

@@ -236,15 +236,16 @@ add_source(struct cfg_ctx *x, struct slice w)
 		cfg_error(x, "[watch]: more than %d sources", CONFIG_MAX_WATCH);
 		return;
 	}
-	if (x->watch_kind == WATCH_ASTERISK && slice_eq_cstr(w, "journal")) {
-		cfg_error(x, "asterisk: give Asterisk's log files (logger.conf's security and "
-		    "messages), not journal");
+	if (slice_eq_cstr(w, "journal")) {
+		cfg_error(x, "%s: journal: reading journald is not in this version of pbxguard; "
+		    "give a log file (rsyslog's /var/log/auth.log, or sshd -E FILE)",
+		    x->watch_kind == WATCH_SSHD ? "sshd" : "asterisk");
 		return;
 	}
-	if (!slice_eq_cstr(w, "journal") && (w.n == 0 || w.p[0] != '/')) {
-		cfg_error(x, "%s: '%.*s': expected an absolute path%s",
+	if (w.n == 0 || w.p[0] != '/' || memchr(w.p, '\n', w.n)) {
+		cfg_error(x, "%s: '%.*s': expected an absolute path",
 		    x->watch_kind == WATCH_SSHD ? "sshd" : "asterisk", (int)(w.n > 64 ? 64 : w.n),
-		    w.p, x->watch_kind == WATCH_SSHD ? " or journal" : "");
+		    w.p);
 		return;
 	}
 	if (w.n >= sizeof(wt->src[0].path)) {

@@ -27,6 +27,7 @@
 #include "daemon/control.h"
 #include "daemon/demo.h"
 #include "daemon/nft.h"
+#include "daemon/watchd.h"
 #include "guard/digest.h"
 #include "guard/guard.h"
 #include "sip/server.h"
@@ -46,6 +47,7 @@ struct daemon {
 	struct keyring *keys;		/* [iax2] keydir */
 	struct control *ctl;
 	struct nft *nft;
+	struct watchd *watch;
 	SSL_CTX *tls;
 	SSL_CTX *ami_tls;
 	SSL_CTX *http_tls;
@@ -797,6 +799,10 @@ cmd_serve(int argc, char **argv)
 			goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	bool wfatal;
+	d.watch = watchd_start(&d.cfg, d.base, d.guard, &wfatal);
+	if (wfatal)
+		goto out;
 	d.tick = event_new(d.base, -1, EV_PERSIST, on_tick, &d);
 	struct timeval two = { 2, 0 };
 	if (!d.tick || event_add(d.tick, &two) < 0)
@@ -837,6 +843,7 @@ cmd_serve(int argc, char **argv)
 out:
 	if (d.guard)
 		guard_save_state(d.guard, time(NULL));
+	watchd_stop(d.watch);
 	nft_stop(d.nft);
 	control_stop(d.ctl);
 	http_server_stop(d.http);

@@ -690,6 +690,18 @@ guard_stats(struct guard *g, time_t now, struct guard_stats *out)
 	out->bans = bans_list(g->bans, now, NULL, 0);
 }
 
+bool
+guard_watch_failure(struct guard *g, const struct ipkey *addr, time_t now)
+{
+	if (!g->cfg->bans_enabled || bans_ignored(g->bans, addr))
+		return false;
+	g->auth_fail[GUARD_NSERVICES - 1]++;
+	hist_advance(g, now);
+	g->hist[(now / 60) % GUARD_HIST_MINUTES]++;
+	bans_fail(g->bans, addr, now);
+	return true;
+}
+
 void
 guard_report(struct guard *g, const struct guard_source *src, struct slice session,
     const struct guard_verdict *v)

@@ -128,6 +128,13 @@ void guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 void guard_malformed(struct guard *g, struct slice account, struct slice what,
     const char *why, struct guard_verdict *v);
 
+/*
+ * A failure another program logged ([watch]: sshd, Asterisk): one strike
+ * for addr toward the same bans, counted under "other" on the page.
+ * False when the address is not counted (bans off, or ignoreip).
+ */
+bool guard_watch_failure(struct guard *g, const struct ipkey *addr, time_t now);
+
 /* The outcome, to the security log and the ban engine. */
 void guard_report(struct guard *g, const struct guard_source *src, struct slice session,
     const struct guard_verdict *v);

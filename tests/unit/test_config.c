@@ -160,7 +160,7 @@ test_every_error_with_line(void **state)
 	assert_true(has_error(&e, ":8: transports: 'udp:localhost:5060'"));
 	assert_true(has_error(&e, ":8: transports: 'tls:127.0.0.1:5061;x=1': unsupported parameter 'x=1'"));
 	assert_true(has_error(&e, ":8: transports: 'tcp:127.0.0.1:99999'"));
-	assert_true(has_error(&e, ":10: sshd: 'auth.log': expected an absolute path or journal"));
+	assert_true(has_error(&e, ":10: sshd: 'auth.log': expected an absolute path"));
 	assert_true(has_error(&e, ":11: syntax error: section name without ']'"));
 	assert_true(has_error(&e, ":13: unknown section [nowhere]"));
 	assert_true(has_error(&e, ":0: no listener configured: give [sip] transports, a "
