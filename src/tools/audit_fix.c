@@ -202,8 +202,15 @@ new_line(struct audit *a, const struct audit_finding *f, const char *l, size_t n
 		if (asprintf(&out, "%.*s%s%.*s", (int)vs, l, secret, (int)(n - ve), l + ve) < 0)
 			out = NULL;
 	} else if (f->kind == FIX_USERDB) {
-		char e2[256];
-		struct userdb *db = userdb_parse(l, n, "line", e2, sizeof(e2));
+		char e2[256], *one = NULL;
+		/* The line alone, as a file: the parser wants the header. */
+		int k = asprintf(&one, "version:1\n%.*s\n", (int)n, l);
+		struct userdb *db = k < 0 ? NULL : userdb_parse(one, (size_t)k, "line", e2,
+		    sizeof(e2));
+		if (one) {
+			OPENSSL_cleanse(one, (size_t)k);
+			free(one);
+		}
 		if (!db || db->n != 1) {
 			snprintf(err, errsz, "the line no longer holds the entry");
 			userdb_free(db);
