@@ -447,7 +447,8 @@ pwpolicy_check(const struct pwpolicy *p, const char *pw, size_t len,
 	if (ctl)
 		reason(v, "contains a control character");
 	if (len < r->min_length)
-		reason(v, "too short: %zu characters, at least %u", len, r->min_length);
+		reason(v, "too short: %zu character%s, at least %u", len, len == 1 ? "" : "s",
+		    r->min_length);
 	if (len > r->max_length)
 		reason(v, "too long: %zu characters, at most %u", len, r->max_length);
 	if ((r->classes & PW_CLASS_UPPER) && !(have & PW_CLASS_UPPER))
@@ -512,7 +513,8 @@ pwpolicy_check_pin(const struct pwpolicy *p, const char *pin, size_t len, const 
 			return false;
 		}
 	if (len < r->min_length)
-		reason(v, "too short: %zu digits, at least %u", len, r->min_length);
+		reason(v, "too short: %zu digit%s, at least %u", len, len == 1 ? "" : "s",
+		    r->min_length);
 	if (len > r->max_length)
 		reason(v, "too long: %zu digits, at most %u", len, r->max_length);
 	if (mailbox && *mailbox)
