@@ -73,8 +73,10 @@ trail(const struct config *cfg, const char *cmd, const char *file, const char *a
 	int n = snprintf(line, sizeof(line), "%s uid=%u user=%s%s%s cmd=\"%s\" file=\"%s\" "
 	    "account=\"%s\" reasons=\"%s\"\n", when, (unsigned)getuid(), pw ? pw->pw_name : "?",
 	    sudo ? " sudo_user=" : "", sudo ? sudo : "", cmd, file ? file : "-", account, why);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		n = (int)strlen(line);
+	if (n < 0 || (size_t)n >= sizeof(line)) {	/* cut, but still one whole line */
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
 	snprintf(dir, sizeof(dir), "%s", cfg->pw.override_log);
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {

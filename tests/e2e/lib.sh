@@ -31,6 +31,30 @@ allow-digits-only = yes
 CONF
 export PBXGUARD_CONFIG=$T/tools.conf
 
+# Two network namespaces joined by a veth pair, removed at exit: A (the
+# server, $1 = NET.1) and B (the peers, NET.2 and up, $2 of them). Sets
+# A and B and defines inA/inB. Exits 77 (skip) where namespaces cannot be
+# made. $1: the /24's first three octets, like 10.77.0.
+netns_pair() {
+	local net=$1 npeers=${2:-2}
+	A=pbxg-a-$$ B=pbxg-b-$$
+	if ! ip netns add "$A" 2>"$T/netns.err"; then
+		echo "SKIP: cannot create a network namespace here: $(cat "$T/netns.err")"
+		exit 77
+	fi
+	ip netns add "$B"
+	at_exit ip netns del "$A"
+	at_exit ip netns del "$B"
+	ip link add vA netns "$A" type veth peer name vB netns "$B"
+	ip -n "$A" addr add "$net.1/24" dev vA
+	for h in $(seq 2 $((npeers + 1))); do ip -n "$B" addr add "$net.$h/24" dev vB; done
+	for ns in "$A" "$B"; do ip -n "$ns" link set lo up; done
+	ip -n "$A" link set vA up
+	ip -n "$B" link set vB up
+}
+inA() { ip netns exec "$A" "$@"; }
+inB() { ip netns exec "$B" "$@"; }
+
 # Registers a command for cleanup (a helper process, a namespace). Never
 # replace the trap: cleanup must see the test's own exit status first.
 at_exit() { AT_EXIT+=("$*"); }

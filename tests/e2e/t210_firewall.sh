@@ -6,22 +6,7 @@
 # rate-limited per source, a second --apply replaces rather than appends,
 # and the daemon's own ban chain and someone else's table live beside it.
 . "$(dirname "$0")/lib.sh"
-A=pbxg-fw-$$ B=pbxg-fwp-$$
-if ! ip netns add "$A" 2>"$T/netns.err"; then
-	echo "SKIP: cannot create a network namespace here: $(cat "$T/netns.err")"
-	exit 77
-fi
-ip netns add "$B"
-at_exit ip netns del "$A"
-at_exit ip netns del "$B"
-ip link add fA netns "$A" type veth peer name fB netns "$B"
-ip -n "$A" addr add 10.78.0.1/24 dev fA
-for h in 2 3 4; do ip -n "$B" addr add 10.78.0.$h/24 dev fB; done
-for ns in "$A" "$B"; do ip -n "$ns" link set lo up; done
-ip -n "$A" link set fA up
-ip -n "$B" link set fB up
-inA() { ip netns exec "$A" "$@"; }
-inB() { ip netns exec "$B" "$@"; }
+netns_pair 10.78.0 3
 inA nft add table inet f2b-table
 inA nft add chain inet f2b-table input '{ type filter hook input priority 0; }'
 

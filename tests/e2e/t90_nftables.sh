@@ -7,23 +7,7 @@
 # table goes away when pbxguard stops, and a ban outlives a pbxguard that
 # was killed (the kernel lifts it by its own timeout).
 . "$(dirname "$0")/lib.sh"
-A=pbxg-srv-$$ B=pbxg-peer-$$
-if ! ip netns add "$A" 2>"$T/netns.err"; then
-	echo "SKIP: cannot create a network namespace here: $(cat "$T/netns.err")"
-	exit 77
-fi
-ip netns add "$B"
-at_exit ip netns del "$A"
-at_exit ip netns del "$B"
-ip link add vA netns "$A" type veth peer name vB netns "$B"
-ip -n "$A" addr add 10.77.0.1/24 dev vA
-ip -n "$B" addr add 10.77.0.2/24 dev vB
-ip -n "$B" addr add 10.77.0.3/24 dev vB
-for ns in "$A" "$B"; do ip -n "$ns" link set lo up; done
-ip -n "$A" link set vA up
-ip -n "$B" link set vB up
-inA() { ip netns exec "$A" "$@"; }
-inB() { ip netns exec "$B" "$@"; }
+netns_pair 10.77.0 2
 
 # Someone else's table (fail2ban's, say) that must survive everything.
 inA nft add table inet f2b-table
