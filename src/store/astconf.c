@@ -272,3 +272,61 @@ astconf_read_secrets(const char *path, size_t maxsz, char **data, size_t *n, cha
 		    "chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
 	return 0;
 }
+
+int
+astconf_load(const char *path, size_t maxsz, struct astconf *out, char *err, size_t errsz)
+{
+	char *data = NULL;
+	size_t n = 0;
+	struct stat st;
+
+	memset(out, 0, sizeof(*out));
+	if (stat(path, &st) < 0 && errno == ENOENT)
+		return 1;
+	if (file_read_all(path, maxsz, &data, &n, err, errsz) < 0)
+		return -1;
+	bool ok = astconf_parse(data, n, path, out, err, errsz);
+	explicit_bzero(data, n);
+	free(data);
+	return ok ? 0 : -1;
+}
+
+const struct astconf_var *
+astconf_var(const struct astconf_section *s, const char *key)
+{
+	const struct astconf_var *v = NULL;
+	for (size_t i = 0; i < s->n; i++)
+		if (strcasecmp(s->vars[i].key, key) == 0)
+			v = &s->vars[i];
+	return v;
+}
+
+bool
+astconf_line_spans(const char *l, size_t n, size_t *k0, size_t *k1, size_t *v0, size_t *v1)
+{
+	size_t i = 0;
+
+	while (i < n && (l[i] == ' ' || l[i] == '\t'))
+		i++;
+	*k0 = i;
+	while (i < n && l[i] != '=' && l[i] != ' ' && l[i] != '\t' && l[i] != ';')
+		i++;
+	*k1 = i;
+	while (i < n && (l[i] == ' ' || l[i] == '\t'))
+		i++;
+	if (*k1 == *k0 || i == n || l[i] != '=' || l[*k0] == '[' || l[*k0] == '#')
+		return false;
+	i++;
+	if (i < n && l[i] == '>')
+		i++;
+	while (i < n && (l[i] == ' ' || l[i] == '\t'))
+		i++;
+	size_t e = i;
+	while (e < n && l[e] != ';')
+		e += l[e] == '\\' && e + 1 < n ? 2 : 1;
+	while (e > i && (l[e - 1] == ' ' || l[e - 1] == '\t'))
+		e--;
+	*v0 = i;
+	*v1 = e;
+	return true;
+}

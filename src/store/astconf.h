@@ -48,6 +48,22 @@ void astconf_free(struct astconf *c);
 int astconf_read_secrets(const char *path, size_t maxsz, char **data, size_t *n, char *loose,
     size_t loosesz, char *err, size_t errsz);
 
+/*
+ * A whole file read and parsed (at most maxsz bytes; the text is wiped
+ * after). 1: no such file (*out empty), 0: parsed, -1: err says why.
+ */
+int astconf_load(const char *path, size_t maxsz, struct astconf *out, char *err, size_t errsz);
+/* The last line of key in s (a later line wins, as in Asterisk), or NULL. */
+const struct astconf_var *astconf_var(const struct astconf_section *s, const char *key);
+/*
+ * One raw "key = value ; comment" (or "key => value") line, as written: the
+ * key's span [*k0, *k1) and the value's [*v0, *v1), without its comment and
+ * trailing blanks, a "\;" inside it kept as written. False when the line is
+ * not a key and a value (a header, a comment, a #directive).
+ */
+bool astconf_line_spans(const char *l, size_t n, size_t *k0, size_t *k1, size_t *v0,
+    size_t *v1);
+
 /* Asterisk's ast_true / ast_false: 1, 0, or -1 for neither. */
 int astconf_yes_no(const char *v);
 /* A permit/deny line (CIDR or Asterisk's ADDR/NETMASK) appended to g;

@@ -11,7 +11,6 @@
 
 #include <openssl/crypto.h>
 
-#include "core/atomicfile.h"
 #include "core/cidr.h"
 #include "store/astconf.h"
 #include "tools/audit.h"
@@ -22,37 +21,25 @@
 static bool
 load(struct audit *a, const char *path, struct astconf *c)
 {
-	char *data = NULL, err[512];
-	size_t n = 0;
-
-	memset(c, 0, sizeof(*c));
-	if (file_read_all(path, AST_MAX_FILE, &data, &n, err, sizeof(err)) != 0)
-		return false;	/* not there: nothing to audit */
-	bool ok = astconf_parse(data, n, path, c, err, sizeof(err));
-	OPENSSL_cleanse(data, n);
-	free(data);
-	if (!ok)
+	char err[512];
+	int rc = astconf_load(path, AST_MAX_FILE, c, err, sizeof(err));
+	if (rc < 0)
 		audit_add(a, SEV_MEDIUM, "unreadable", path, 0,
 		    "audit the included files on their own, or fix the line", "not audited: %s",
 		    err);
-	return ok;
+	return rc == 0;
 }
 
-/* The last value of key in s (Asterisk: a later line wins), or NULL. */
 static const struct astconf_var *
 var(const struct astconf_section *s, const char *key)
 {
-	const struct astconf_var *v = NULL;
-	for (size_t i = 0; i < s->n; i++)
-		if (strcasecmp(s->vars[i].key, key) == 0)
-			v = &s->vars[i];
-	return v;
+	return astconf_var(s, key);
 }
 
 static const char *
 val(const struct astconf_section *s, const char *key)
 {
-	const struct astconf_var *v = var(s, key);
+	const struct astconf_var *v = astconf_var(s, key);
 	return v ? v->val : NULL;
 }
 

@@ -23,6 +23,7 @@
 
 #include "core/atomicfile.h"
 #include "core/dbuf.h"
+#include "store/astconf.h"
 #include "store/htpasswd.h"
 #include "store/userdb.h"
 #include "tools/audit.h"
@@ -79,30 +80,18 @@ find_line(const char *data, size_t n, unsigned ln, size_t *off, size_t *len)
 }
 
 /*
- * In an Asterisk "key = value ; comment" line: where the value is. The key
- * must be one of keys (or, with keys NULL, equal want_key). For a PIN the
- * span is the first comma field, after a "-" or "*".
+ * Where the value is in an Asterisk line (store/astconf knows the syntax).
+ * The key must be one of keys (or, with keys NULL, equal want_key). For a
+ * PIN the span is the value's first comma field, after a "-" or "*".
  */
 static bool
 value_span(const char *l, size_t n, const char *const *keys, const char *want_key, bool pin,
     size_t *vs, size_t *ve)
 {
-	size_t i = 0, k0, k1;
-	while (i < n && (l[i] == ' ' || l[i] == '\t'))
-		i++;
-	k0 = i;
-	while (i < n && l[i] != '=' && l[i] != ' ' && l[i] != '\t')
-		i++;
-	k1 = i;
-	while (i < n && (l[i] == ' ' || l[i] == '\t'))
-		i++;
-	if (i == n || l[i] != '=')
+	size_t k0, k1, s, e;
+
+	if (!astconf_line_spans(l, n, &k0, &k1, &s, &e))
 		return false;
-	i++;
-	if (i < n && l[i] == '>')
-		i++;
-	while (i < n && (l[i] == ' ' || l[i] == '\t'))
-		i++;
 	bool keyok = false;
 	for (size_t j = 0; keys && keys[j]; j++)
 		keyok |= strlen(keys[j]) == k1 - k0 && strncasecmp(l + k0, keys[j], k1 - k0) == 0;
@@ -110,17 +99,13 @@ value_span(const char *l, size_t n, const char *const *keys, const char *want_ke
 		keyok = strlen(want_key) == k1 - k0 && strncmp(l + k0, want_key, k1 - k0) == 0;
 	if (!keyok)
 		return false;
-	size_t s = i;
-	if (pin && s < n && (l[s] == '-' || l[s] == '*'))
-		s++;
-	size_t e = s;
-	while (e < n && l[e] != ';' && !(pin && l[e] == ',')) {
-		if (l[e] == '\\' && e + 1 < n)
-			e++;
-		e++;
+	if (pin) {
+		if (s < e && (l[s] == '-' || l[s] == '*'))
+			s++;
+		const char *comma = memchr(l + s, ',', e - s);
+		if (comma)
+			e = (size_t)(comma - l);
 	}
-	while (e > s && (l[e - 1] == ' ' || l[e - 1] == '\t'))
-		e--;
 	*vs = s;
 	*ve = e;
 	return true;

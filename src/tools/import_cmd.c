@@ -37,34 +37,20 @@ struct import {
 static const char *
 val(const struct astconf_section *s, const char *key)
 {
-	const char *v = NULL;
-	for (size_t i = 0; i < s->n; i++)
-		if (strcasecmp(s->vars[i].key, key) == 0)
-			v = s->vars[i].val;
-	return v;
+	const struct astconf_var *v = astconf_var(s, key);
+	return v ? v->val : NULL;
 }
 
 static bool
 load(const char *dir, const char *name, struct astconf *c)
 {
-	char path[PATH_MAX], *data = NULL, err[512];
-	size_t n = 0;
+	char path[PATH_MAX], err[512];
 
-	memset(c, 0, sizeof(*c));
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (access(path, F_OK) != 0)
-		return false;
-	if (file_read_all(path, IMPORT_MAX_FILE, &data, &n, err, sizeof(err)) != 0 ||
-	    !astconf_parse(data, n, path, c, err, sizeof(err))) {
+	int rc = astconf_load(path, IMPORT_MAX_FILE, c, err, sizeof(err));
+	if (rc < 0)
 		fprintf(stderr, "pbxguard: import: %s (file skipped)\n", err);
-		if (data)
-			OPENSSL_cleanse(data, n);
-		free(data);
-		return false;
-	}
-	OPENSSL_cleanse(data, n);
-	free(data);
-	return true;
+	return rc == 0;
 }
 
 /* The policy's word on one secret: true to import it. */
