@@ -118,6 +118,16 @@ addr_is_any(const struct addr *a)
 	return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY);
 }
 
+bool
+addr_is_loopback(const struct addr *a)
+{
+	if (a->ss.ss_family == AF_INET6) {
+		const struct in6_addr *v6 = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(v6) || (IN6_IS_ADDR_V4MAPPED(v6) && v6->s6_addr[12] == 127);
+	}
+	return (ntohl(((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr) >> 24) == 127;
+}
+
 void
 addr_from_sockaddr(const struct sockaddr *sa, int salen, struct addr *out)
 {

@@ -31,5 +31,7 @@ const char *addr_host_str(const struct addr *a, char *dst, size_t dstsz);
 bool addr_equal(const struct addr *a, const struct addr *b);
 /* 0.0.0.0 or [::]: a wildcard bind, not an address a peer can reach. */
 bool addr_is_any(const struct addr *a);
+/* 127.0.0.0/8 or ::1 (and ::ffff:127.x). */
+bool addr_is_loopback(const struct addr *a);
 
 #endif

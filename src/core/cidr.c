@@ -178,3 +178,19 @@ cidr_parse_masked(struct slice s, struct cidr *c, const char **why)
 {
 	return cidr_parse_mode(s, c, why, false);
 }
+
+bool
+cidr_covers_all(const struct cidr *c)
+{
+	/* /0 over the 16-byte form, or 0.0.0.0/0 (the v4 prefix's 96 bits). */
+	return c->bits == 0 || (c->bits == 96 && memcmp(c->net.b, v4prefix, 12) == 0);
+}
+
+bool
+cidr_is_loopback(const struct cidr *c)
+{
+	static const uint8_t one[16] = { [15] = 1 };
+	if (memcmp(c->net.b, v4prefix, 12) == 0)
+		return c->bits >= 104 && c->net.b[12] == 127;
+	return c->bits == 128 && memcmp(c->net.b, one, 16) == 0;
+}

@@ -41,6 +41,10 @@ bool cidr_parse(struct slice s, struct cidr *c, const char **why);
  * existing "permit=209.16.236.73/255.255.255.0" reads as it always did. */
 bool cidr_parse_masked(struct slice s, struct cidr *c, const char **why);
 bool cidr_match(const struct cidr *c, const struct ipkey *k);
+/* 0.0.0.0/0 or ::/0: the whole Internet. */
+bool cidr_covers_all(const struct cidr *c);
+/* Inside 127.0.0.0/8, or ::1/128. */
+bool cidr_is_loopback(const struct cidr *c);
 const char *cidr_str(const struct cidr *c, char *dst, size_t dstsz);
 
 #endif

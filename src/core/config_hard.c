@@ -308,17 +308,6 @@ cfg_hard_set(struct cfg_ctx *x, const char *section, const char *k, const char *
 	return true;
 }
 
-/* Loopback always passes the firewall; listing it again would be noise. */
-static bool
-is_loopback(const struct cidr *c)
-{
-	static const uint8_t v4[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	static const uint8_t one[16] = { [15] = 1 };
-	if (memcmp(c->net.b, v4, 12) == 0)
-		return c->bits >= 104 && c->net.b[12] == 127;
-	return c->bits == 128 && memcmp(c->net.b, one, 16) == 0;
-}
-
 void
 cfg_hard_finish(struct cfg_ctx *x)
 {
@@ -332,9 +321,9 @@ cfg_hard_finish(struct cfg_ctx *x)
 		cfg_error(x, "[voicemail-policy] min-length is above max-length");
 	if (!x->allowed_set) {
 		/* The hosts never banned are the ones the firewall always lets in;
-		 * loopback passes on its own. */
+		 * loopback passes on its own, listing it again would be noise. */
 		for (size_t i = 0; i < c->n_ignoreip && c->fw.n_allowed < CONFIG_MAX_CIDRS; i++)
-			if (!is_loopback(&c->ignoreip[i]))
+			if (!cidr_is_loopback(&c->ignoreip[i]))
 				c->fw.allowed[c->fw.n_allowed++] = c->ignoreip[i];
 	}
 	cfg_state_path(x, c->pw.override_log, sizeof(c->pw.override_log),

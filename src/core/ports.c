@@ -3,14 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool
-is_loopback(const struct addr *a)
-{
-	char h[64];
-	addr_host_str(a, h, sizeof(h));
-	return strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0;
-}
-
 /* Adds one port unless the same protocol and port is there already (a
  * second address on one port adds nothing to a firewall). */
 static size_t
@@ -43,23 +35,23 @@ ports_listeners(const struct config *c, struct port_use *out, size_t max)
 		addr_str(&t->addr, a, sizeof(a));
 		snprintf(w, sizeof(w), "%s:%s", names[t->proto], a);
 		n = add(out, n, max, t->proto == TP_UDP ? TP_UDP : TP_TCP, p, p,
-		    is_loopback(&t->addr), t->proto == TP_UDP ? "SIP over UDP (%s)" :
+		    addr_is_loopback(&t->addr), t->proto == TP_UDP ? "SIP over UDP (%s)" :
 		    t->proto == TP_TCP ? "SIP over TCP (%s)" : "SIP over TLS (%s)", w);
 	}
 	if (c->iax2.enabled) {
 		unsigned p = addr_port(&c->iax2.bind);
 		addr_str(&c->iax2.bind, a, sizeof(a));
-		n = add(out, n, max, TP_UDP, p, p, is_loopback(&c->iax2.bind), "IAX2 (%s)", a);
+		n = add(out, n, max, TP_UDP, p, p, addr_is_loopback(&c->iax2.bind), "IAX2 (%s)", a);
 	}
 	if (c->ami.enabled) {
 		unsigned p = addr_port(&c->ami.bind);
 		addr_str(&c->ami.bind, a, sizeof(a));
-		n = add(out, n, max, TP_TCP, p, p, is_loopback(&c->ami.bind),
+		n = add(out, n, max, TP_TCP, p, p, addr_is_loopback(&c->ami.bind),
 		    "the AMI, TLS or TCP (%s)", a);
 		if (c->ami.tls_only_listener) {
 			p = addr_port(&c->ami.tls_bind);
 			addr_str(&c->ami.tls_bind, a, sizeof(a));
-			n = add(out, n, max, TP_TCP, p, p, is_loopback(&c->ami.tls_bind),
+			n = add(out, n, max, TP_TCP, p, p, addr_is_loopback(&c->ami.tls_bind),
 			    "the AMI over TLS (%s)", a);
 		}
 	}
@@ -68,7 +60,7 @@ ports_listeners(const struct config *c, struct port_use *out, size_t max)
 			const struct http_listen *l = &c->http.listen[i];
 			unsigned p = addr_port(&l->addr);
 			addr_str(&l->addr, a, sizeof(a));
-			n = add(out, n, max, TP_TCP, p, p, is_loopback(&l->addr), l->tls ?
+			n = add(out, n, max, TP_TCP, p, p, addr_is_loopback(&l->addr), l->tls ?
 			    "the admin page over HTTPS (%s)" : "HTTP, redirected to HTTPS (%s)", a);
 		}
 	return n;

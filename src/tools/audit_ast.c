@@ -84,7 +84,7 @@ permits_all(const struct astconf_section *s, const char *key)
 			continue;
 		struct cidr c;
 		const char *why;
-		if (cidr_parse_masked(slice_cstr(v), &c, &why) && (c.bits == 96 || c.bits == 0))
+		if (cidr_parse_masked(slice_cstr(v), &c, &why) && cidr_covers_all(&c))
 			return true;
 	}
 	return false;

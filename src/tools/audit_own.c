@@ -244,17 +244,9 @@ static bool
 covers_all(const struct cidr *c, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (c[i].bits == 0 || c[i].bits == 96)
+		if (cidr_covers_all(&c[i]))
 			return true;
 	return false;
-}
-
-static bool
-loopback(const struct addr *ad)
-{
-	char h[64];
-	addr_host_str(ad, h, sizeof(h));
-	return strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0;
 }
 
 void
@@ -276,7 +268,7 @@ audit_own(struct audit *a)
 		audit_add(a, SEV_HIGH, "calltokenoptional", c->source, 0,
 		    "list only the legacy hosts in [iax2] calltokenoptional", "[iax2] "
 		    "calltokenoptional covers every address: call tokens are off for all");
-	if (c->ami.enabled && c->ami.accept_unencrypted && !loopback(&c->ami.bind))
+	if (c->ami.enabled && c->ami.accept_unencrypted && !addr_is_loopback(&c->ami.bind))
 		audit_add(a, c->ami.plaintext_login ? SEV_HIGH : SEV_MEDIUM, "ami-cleartext",
 		    c->source, 0, "acceptunencryptedconnection = no (TLS only)",
 		    "[manager] accepts unencrypted connections from the network%s",

@@ -66,6 +66,35 @@ test_cidr(void **state)
 	c = net("198.51.100.9");
 	assert_int_equal(c.bits, 128);
 
+	/* What the audit and the firewall ask of a network. */
+	static const struct {
+		const char *net;
+		bool all, loop;
+	} kinds[] = {
+		{ "0.0.0.0/0", true, false }, { "::/0", true, false },
+		{ "0.0.0.0/0.0.0.0", true, false }, { "::/96", false, false },
+		{ "10.0.0.0/8", false, false }, { "127.0.0.0/8", false, true },
+		{ "127.0.0.1", false, true }, { "::1", false, true }, { "::/127", false, false },
+		{ "126.0.0.0/7", false, false },
+	};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		c = net(kinds[i].net);
+		if (cidr_covers_all(&c) != kinds[i].all || cidr_is_loopback(&c) != kinds[i].loop)
+			fail_msg("%s: covers all %d, loopback %d", kinds[i].net, cidr_covers_all(&c),
+			    cidr_is_loopback(&c));
+	}
+	static const struct {
+		const char *addr;
+		bool loop;
+	} hosts[] = { { "127.0.0.1:5060", true }, { "127.9.9.9:1", true }, { "[::1]:5060", true },
+		{ "10.0.0.1:1", false }, { "[::2]:1", false }, { "0.0.0.0:1", false } };
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		struct addr ad;
+		assert_true(addr_parse(slice_cstr(hosts[i].addr), &ad));
+		if (addr_is_loopback(&ad) != hosts[i].loop)
+			fail_msg("%s: loopback %d", hosts[i].addr, addr_is_loopback(&ad));
+	}
+
 	assert_false(cidr_parse(S("10.0.0.1/8"), &c, &why));
 	assert_non_null(strstr(why, "host bits"));
 	assert_false(cidr_parse(S("10.0.0.0/33"), &c, &why));
