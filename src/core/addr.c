@@ -123,7 +123,8 @@ addr_is_loopback(const struct addr *a)
 {
 	if (a->ss.ss_family == AF_INET6) {
 		const struct in6_addr *v6 = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
-		return IN6_IS_ADDR_LOOPBACK(v6) || (IN6_IS_ADDR_V4MAPPED(v6) && v6->s6_addr[12] == 127);
+		return IN6_IS_ADDR_LOOPBACK(v6) ||
+		    (IN6_IS_ADDR_V4MAPPED(v6) && v6->s6_addr[12] == 127);
 	}
 	return (ntohl(((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr) >> 24) == 127;
 }

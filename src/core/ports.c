@@ -7,17 +7,19 @@
  * second address on one port adds nothing to a firewall). */
 static size_t
 add(struct port_use *out, size_t n, size_t max, enum transport_proto p, unsigned lo,
-    unsigned hi, bool loop, const char *fmt, const char *arg)
+    unsigned hi, bool loop, bool sip, const char *fmt, const char *arg)
 {
 	for (size_t i = 0; i < n; i++)
 		if (out[i].r.proto == p && out[i].r.lo == lo && out[i].r.hi == hi) {
 			out[i].loopback &= loop;
+			out[i].sip |= sip;
 			return n;
 		}
 	if (n == max)
 		return n;
 	out[n].r = (struct port_range){ p, lo, hi };
 	out[n].loopback = loop;
+	out[n].sip = sip;
 	snprintf(out[n].why, sizeof(out[n].why), fmt, arg);
 	return n + 1;
 }
@@ -35,23 +37,24 @@ ports_listeners(const struct config *c, struct port_use *out, size_t max)
 		addr_str(&t->addr, a, sizeof(a));
 		snprintf(w, sizeof(w), "%s:%s", names[t->proto], a);
 		n = add(out, n, max, t->proto == TP_UDP ? TP_UDP : TP_TCP, p, p,
-		    addr_is_loopback(&t->addr), t->proto == TP_UDP ? "SIP over UDP (%s)" :
+		    addr_is_loopback(&t->addr), true, t->proto == TP_UDP ? "SIP over UDP (%s)" :
 		    t->proto == TP_TCP ? "SIP over TCP (%s)" : "SIP over TLS (%s)", w);
 	}
 	if (c->iax2.enabled) {
 		unsigned p = addr_port(&c->iax2.bind);
 		addr_str(&c->iax2.bind, a, sizeof(a));
-		n = add(out, n, max, TP_UDP, p, p, addr_is_loopback(&c->iax2.bind), "IAX2 (%s)", a);
+		n = add(out, n, max, TP_UDP, p, p, addr_is_loopback(&c->iax2.bind), false,
+		    "IAX2 (%s)", a);
 	}
 	if (c->ami.enabled) {
 		unsigned p = addr_port(&c->ami.bind);
 		addr_str(&c->ami.bind, a, sizeof(a));
-		n = add(out, n, max, TP_TCP, p, p, addr_is_loopback(&c->ami.bind),
+		n = add(out, n, max, TP_TCP, p, p, addr_is_loopback(&c->ami.bind), false,
 		    "the AMI, TLS or TCP (%s)", a);
 		if (c->ami.tls_only_listener) {
 			p = addr_port(&c->ami.tls_bind);
 			addr_str(&c->ami.tls_bind, a, sizeof(a));
-			n = add(out, n, max, TP_TCP, p, p, addr_is_loopback(&c->ami.tls_bind),
+			n = add(out, n, max, TP_TCP, p, p, addr_is_loopback(&c->ami.tls_bind), false,
 			    "the AMI over TLS (%s)", a);
 		}
 	}
@@ -60,7 +63,7 @@ ports_listeners(const struct config *c, struct port_use *out, size_t max)
 			const struct http_listen *l = &c->http.listen[i];
 			unsigned p = addr_port(&l->addr);
 			addr_str(&l->addr, a, sizeof(a));
-			n = add(out, n, max, TP_TCP, p, p, addr_is_loopback(&l->addr), l->tls ?
+			n = add(out, n, max, TP_TCP, p, p, addr_is_loopback(&l->addr), false, l->tls ?
 			    "the admin page over HTTPS (%s)" : "HTTP, redirected to HTTPS (%s)", a);
 		}
 	return n;
@@ -99,14 +102,14 @@ ports_firewall(const struct config *c, struct port_use *out, size_t max)
 
 	if (ssh) {
 		snprintf(w, sizeof(w), "%u", ssh);
-		n = add(out, n, max, TP_TCP, ssh, ssh, false, c->fw.ssh_port > 0 ?
+		n = add(out, n, max, TP_TCP, ssh, ssh, false, false, c->fw.ssh_port > 0 ?
 		    "SSH ([firewall] ssh-port = %s)" : "SSH (sshd's port %s)", w);
 	}
 	if (c->fw.rtp.hi)
-		n = add(out, n, max, TP_UDP, c->fw.rtp.lo, c->fw.rtp.hi, false,
+		n = add(out, n, max, TP_UDP, c->fw.rtp.lo, c->fw.rtp.hi, false, false,
 		    "RTP media (%s)", "[firewall] rtp-ports, Asterisk's rtp.conf range");
 	for (size_t i = 0; i < c->fw.n_open; i++)
 		n = add(out, n, max, c->fw.open[i].proto, c->fw.open[i].lo, c->fw.open[i].hi, false,
-		    "%s", "[firewall] open");
+		    false, "%s", "[firewall] open");
 	return n;
 }

@@ -16,6 +16,7 @@ struct port_use {
 	struct port_range r;
 	char why[96];		/* "SIP over UDP (udp:0.0.0.0:5060)" */
 	bool loopback;		/* only bound to loopback: nothing to open */
+	bool sip;		/* a SIP listener (UDP ones get the flood limit) */
 };
 
 /* pbxguard's listeners: SIP, IAX2, the AMI and the web page. */

@@ -115,7 +115,7 @@ render(const struct config *c, FILE *say)
 		}
 		/* SIP over UDP: a scanner's flood from one source is cut in the
 		 * kernel, before it costs pbxguard a parse. */
-		if (u->r.proto == TP_UDP && c->fw.sip_udp_rate && strncmp(u->why, "SIP", 3) == 0) {
+		if (u->r.proto == TP_UDP && c->fw.sip_udp_rate && u->sip) {
 			for (int v6 = 0; v6 < 2; v6++)
 				fprintf(f, "    udp dport %s update @siprate%c { %s saddr limit rate over "
 				    "%u/second burst %u packets } counter drop comment \"SIP flood\"\n",
