@@ -276,9 +276,10 @@ check_identity(const char *pw, size_t len, const char *word, const char *what, s
 	if (!word || !*word)
 		return;
 	size_t wn = strlen(word);
-	if (wn == len && strncasecmp(pw, word, len) == 0)
+	if (wn == len && strncasecmp(pw, word, len) == 0) {
 		reason(v, "equals the %s", what);
-	else if (wn >= min && contains_ci(pw, len, word, wn))
+		v->first_guess = true;
+	} else if (wn >= min && contains_ci(pw, len, word, wn))
 		reason(v, "contains the %s", what);
 	else if (wn >= min && reversed_eq_ci(pw, len, word, wn))
 		reason(v, "is the %s reversed", what);
@@ -365,6 +366,7 @@ check_blocklist(const struct pwpolicy *p, const char *pw, size_t len, struct pw_
 		low[i] = (char)tolower((unsigned char)pw[i]);
 	if (lookup(p, low, len)) {
 		reason(v, "in the list of common passwords");
+		v->first_guess = true;
 		return;
 	}
 	if (strip(low, len, &a, &b) && lookup(p, low + a, b - a)) {
@@ -429,6 +431,7 @@ pwpolicy_check(const struct pwpolicy *p, const char *pw, size_t len,
 	v->score = -1;
 	if (len == 0) {
 		reason(v, "empty");
+		v->first_guess = true;
 		return false;
 	}
 	for (size_t i = 0; i < len; i++) {
@@ -505,6 +508,7 @@ pwpolicy_check_pin(const struct pwpolicy *p, const char *pin, size_t len, const 
 	v->score = -1;
 	if (len == 0) {
 		reason(v, "empty");
+		v->first_guess = true;
 		return false;
 	}
 	for (size_t i = 0; i < len; i++)
@@ -539,6 +543,7 @@ pwpolicy_check_pin(const struct pwpolicy *p, const char *pin, size_t len, const 
 	for (size_t i = 0; i < sizeof(trivial_pins) / sizeof(trivial_pins[0]); i++)
 		if (strlen(trivial_pins[i]) == len && memcmp(trivial_pins[i], pin, len) == 0) {
 			reason(v, "in the list of trivial PINs");
+			v->first_guess = true;
 			break;
 		}
 	return v->n == 0;

@@ -31,6 +31,8 @@ struct pw_verdict {
 	size_t n;		/* 0: acceptable */
 	char why[PW_MAX_REASONS][PW_REASON_MAX];
 	int score;		/* zxcvbn's 0..4 (-1: not computed) */
+	bool first_guess;	/* empty, the name itself, or listed as it is: what a
+				 * scanner tries before anything else */
 };
 
 /*

@@ -61,10 +61,8 @@ audit_secret(struct audit *a, enum audit_sev sev, const char *file, unsigned lin
 	if (ok)
 		return;
 	/* What a scanner tries first (empty, the name, the list) is critical. */
-	for (size_t i = 0; i < v.n; i++)
-		if (strncmp(v.why[i], "empty", 5) == 0 || strncmp(v.why[i], "equals", 6) == 0 ||
-		    strncmp(v.why[i], "in the list", 11) == 0)
-			sev = SEV_CRITICAL;
+	if (v.first_guess)
+		sev = SEV_CRITICAL;
 	pw_verdict_str(&v, why, sizeof(why));
 	struct audit_finding *f = audit_add(a, sev, kind == FIX_PIN ? "weak-pin" : "weak-secret",
 	    file, line, kind == FIX_NONE ? "choose a new one that passes `pbxguard policy check`" :

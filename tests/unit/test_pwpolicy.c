@@ -100,6 +100,35 @@ test_nist_defaults(void **state)
 }
 
 static void
+test_first_guess(void **state)
+{
+	(void)state;
+	struct pwpolicy *p = policy("");
+	const struct pw_context who = { "alice", "1001", "example.org", NULL };
+	static const struct {
+		const char *pw;
+		bool first;
+	} rows[] = {
+		{ "", true }, { "alice", true }, { "1001", true }, { "password", true },
+		{ "Password1234567!", false }, { "correct-alice-horse-battery", false },
+		{ "aaaaaaaaaaaaaaaaaaaa", false },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct pw_verdict v;
+		assert_false(pwpolicy_check(p, rows[i].pw, strlen(rows[i].pw), &who, &v));
+		if (v.first_guess != rows[i].first)
+			fail_msg("'%s': first_guess %d", rows[i].pw, v.first_guess);
+	}
+	struct pw_verdict v;
+	assert_false(pwpolicy_check_pin(p, "123456", 6, "300", &v));
+	assert_true(v.first_guess);	/* a trivial PIN */
+	assert_false(pwpolicy_check_pin(p, "4711", 4, "300", &v));
+	assert_false(v.first_guess);	/* only short */
+	pwpolicy_free(p);
+	config_free(&cfg);
+}
+
+static void
 test_seed_rules(void **state)
 {
 	(void)state;
@@ -282,6 +311,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nist_defaults),
+		cmocka_unit_test(test_first_guess),
 		cmocka_unit_test(test_seed_rules),
 		cmocka_unit_test(test_advise_mode_and_blocklist),
 		cmocka_unit_test(test_pins),
