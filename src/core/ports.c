@@ -80,11 +80,14 @@ ports_ssh(const struct config *c)
 	char line[512];
 	unsigned port = 22;
 	while (f && fgets(line, sizeof(line), f)) {
-		unsigned p;
-		char kw[8];
-		if (sscanf(line, " %7s %u", kw, &p) == 2 && strcasecmp(kw, "port") == 0 &&
-		    p > 0 && p < 65536) {
-			port = p;
+		/* "Port 2222", keyword and argument split by blanks. */
+		for (char *t = line; *t; t++)
+			if (*t == '\t')
+				*t = ' ';
+		struct slice arg, kw = slice_cut(slice_trim(slice_cstr(line)), ' ', &arg);
+		uint64_t p;
+		if (slice_caseeq_cstr(kw, "port") && slice_to_u64(slice_trim(arg), 1, 65535, &p)) {
+			port = (unsigned)p;
 			break;
 		}
 	}

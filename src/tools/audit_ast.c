@@ -327,7 +327,10 @@ audit_voicemail(struct audit *a, const char *path)
 	 * forcegreetings is on. That PIN is an initial one, not a weak one. */
 	bool forced = yes(g, "forcename", false) || yes(g, "forcegreetings", false);
 	const char *minpw = g ? val(g, "minpassword") : NULL;
-	if (g && (!minpw || strtoul(minpw, NULL, 10) < a->cfg->pin.min_length)) {
+	uint64_t minlen = 0;
+	if (minpw)
+		slice_to_u64(slice_trim(slice_cstr(minpw)), 0, 1000, &minlen);
+	if (g && minlen < a->cfg->pin.min_length) {
 		char n[16];
 		snprintf(n, sizeof(n), "%u", a->cfg->pin.min_length);
 		audit_fix_set(audit_add(a, SEV_LOW, "minpassword", path, minpw ?

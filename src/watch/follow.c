@@ -46,28 +46,22 @@ load_state(struct follow *fl)
 
 	if (file_read_all(fl->state, 1u << 20, &data, &n, err, sizeof(err)) != 0)
 		return;
-	size_t i = 0;
-	while (i < n) {
-		char *nl = memchr(data + i, '\n', n - i);
-		size_t end = nl ? (size_t)(nl - data) : n;
-		char line[PATH_MAX + 80];
-		uint64_t dev, ino, off;
-		int pos = 0;
-		if (end - i < sizeof(line)) {
-			memcpy(line, data + i, end - i);
-			line[end - i] = '\0';
-			if (sscanf(line, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %n", &dev, &ino, &off,
-			    &pos) == 3 && pos > 0) {
-				for (size_t k = 0; k < fl->n; k++)
-					if (strcmp(fl->f[k].path, line + pos) == 0) {
-						fl->f[k].have_state = true;
-						fl->f[k].st_dev = dev;
-						fl->f[k].st_ino = ino;
-						fl->f[k].st_off = off;
-					}
-			}
+	struct slice rest = { data, n };
+	while (rest.n) {
+		struct slice line = slice_cut(rest, '\n', &rest), f[3];
+		uint64_t v[3];
+		bool ok = true;
+		for (int k = 0; k < 3; k++) {
+			f[k] = slice_cut(line, ' ', &line);
+			ok = ok && slice_to_u64(f[k], 0, UINT64_MAX, &v[k]);
 		}
-		i = end + 1;
+		for (size_t k = 0; ok && k < fl->n; k++)
+			if (slice_eq_cstr(line, fl->f[k].path)) {
+				fl->f[k].have_state = true;
+				fl->f[k].st_dev = v[0];
+				fl->f[k].st_ino = v[1];
+				fl->f[k].st_off = v[2];
+			}
 	}
 	free(data);
 }
