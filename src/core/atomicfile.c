@@ -42,8 +42,8 @@ atomicfile_unlock(int lockfd)
 		close(lockfd); /* releases the flock */
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
+int
+fd_write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
@@ -87,7 +87,7 @@ atomicfile_write(const char *path, const void *data, size_t n, mode_t newmode,
 		snprintf(err, errsz, "%s: cannot set owner/mode: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (write_all(fd, data, n) < 0 || fsync(fd) < 0) {
+	if (fd_write_all(fd, data, n) < 0 || fsync(fd) < 0) {
 		snprintf(err, errsz, "%s: write failed, file left unchanged: %s", path,
 		    strerror(errno));
 		goto out;
@@ -188,4 +188,19 @@ mkdir_parents(const char *path, mode_t mode)
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+int
+mkdir_parent_of(const char *path, mode_t mode)
+{
+	char dir[PATH_MAX];
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	return mkdir_parents(dir, mode);
 }

@@ -24,6 +24,10 @@ int atomicfile_write(const char *path, const void *data, size_t n, mode_t newmod
 
 /* mkdir -p: the last component with mode, missing parents 0755. */
 int mkdir_parents(const char *path, mode_t mode);
+/* mkdir -p of the directory a file goes in. */
+int mkdir_parent_of(const char *path, mode_t mode);
+/* write(2) until all of p is out (EINTR retried); -1 with errno. */
+int fd_write_all(int fd, const char *p, size_t n);
 
 /* Read a whole file (at most maxsz bytes) into a malloc'd buffer. */
 int file_read_all(const char *path, size_t maxsz, char **data, size_t *n,

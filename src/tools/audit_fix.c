@@ -335,32 +335,11 @@ insert_or_set(struct audit *a, struct rewrite *r, const struct audit_finding *f,
 static int
 open_secrets(const char *path, char *err, size_t errsz)
 {
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		mkdir_parents(dir, 0700);
-	}
+	mkdir_parent_of(path, 0700);	/* open() says what failed */
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		snprintf(err, errsz, "cannot create the secrets file %s: %s", path, strerror(errno));
 	return fd;
-}
-
-static bool
-write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
 }
 
 int
@@ -458,7 +437,7 @@ audit_fix(struct audit *a, const char *secrets_out, char *err, size_t errsz)
 	if (nsecrets) {
 		if ((fd = open_secrets(secrets_out, err, errsz)) < 0)
 			goto out;
-		if (!write_all(fd, sec.p, sec.n) || fsync(fd) != 0) {
+		if (fd_write_all(fd, sec.p, sec.n) < 0 || fsync(fd) != 0) {
 			snprintf(err, errsz, "cannot write %s: %s", secrets_out, strerror(errno));
 			goto out;
 		}
@@ -511,7 +490,7 @@ file_failed:
 		char tail[128];
 		int k = snprintf(tail, sizeof(tail), "# complete: %zu file%s rewritten\n", done,
 		    done == 1 ? "" : "s");
-		if (!write_all(fd, tail, (size_t)k) || fsync(fd) != 0)
+		if (fd_write_all(fd, tail, (size_t)k) < 0 || fsync(fd) != 0)
 			fprintf(stderr, "pbxguard: cannot finish %s: %s\n", secrets_out,
 			    strerror(errno));
 	}

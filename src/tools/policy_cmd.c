@@ -18,6 +18,7 @@
 
 #include "core/atomicfile.h"
 #include "core/config.h"
+#include "core/log.h"
 #include "daemon/cmds.h"
 #include "guard/pwpolicy.h"
 
@@ -62,7 +63,8 @@ static int
 trail(const struct config *cfg, const char *cmd, const char *file, const char *account,
     const char *why)
 {
-	char when[32], line[2048], dir[PATH_MAX];
+	char when[32], line[2048], su[LOG_ESCAPED_SIZE(32)], fe[LOG_ESCAPED_SIZE(256)];
+	char ae[LOG_ESCAPED_SIZE(128)];
 	time_t now = time(NULL);
 	struct tm tm;
 	const struct passwd *pw = getpwuid(getuid());
@@ -70,21 +72,22 @@ trail(const struct config *cfg, const char *cmd, const char *file, const char *a
 
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* The file, the account and $SUDO_USER come from whoever runs the
+	 * tool: escaped, so one change is one line the audit reads back. */
+	if (sudo)
+		log_escape(slice_cstr(sudo), su, sizeof(su));
+	log_escape(slice_cstr(file ? file : "-"), fe, sizeof(fe));
+	log_escape(slice_cstr(account), ae, sizeof(ae));
 	int n = snprintf(line, sizeof(line), "%s uid=%u user=%s%s%s cmd=\"%s\" file=\"%s\" "
 	    "account=\"%s\" reasons=\"%s\"\n", when, (unsigned)getuid(), pw ? pw->pw_name : "?",
-	    sudo ? " sudo_user=" : "", sudo ? sudo : "", cmd, file ? file : "-", account, why);
+	    sudo ? " sudo_user=" : "", sudo ? su : "", cmd, fe, ae, why);
 	if (n < 0 || (size_t)n >= sizeof(line)) {	/* cut, but still one whole line */
 		n = (int)sizeof(line) - 1;
 		line[n - 1] = '\n';
 	}
-	snprintf(dir, sizeof(dir), "%s", cfg->pw.override_log);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		mkdir_parents(dir, 0700);
-	}
+	mkdir_parent_of(cfg->pw.override_log, 0700);
 	int fd = open(cfg->pw.override_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, line, (size_t)n) != n || fsync(fd) != 0) {
+	if (fd < 0 || fd_write_all(fd, line, (size_t)n) < 0 || fsync(fd) != 0) {
 		fprintf(stderr, "pbxguard: cannot write the override log %s: %s\n",
 		    cfg->pw.override_log, strerror(errno));
 		if (fd >= 0)
