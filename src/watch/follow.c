@@ -140,7 +140,7 @@ drain(struct follow *fl, struct wfile *w, size_t *budget,
 }
 
 static bool
-open_file(struct wfile *w, const char *path, int *fd, struct stat *st)
+open_file(const char *path, int *fd, struct stat *st)
 {
 	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (*fd < 0)
@@ -150,7 +150,6 @@ open_file(struct wfile *w, const char *path, int *fd, struct stat *st)
 		*fd = -1;
 		return false;
 	}
-	(void)w;
 	return true;
 }
 
@@ -183,7 +182,7 @@ first_open(struct follow *fl, struct wfile *w, int fd, const struct stat *st, si
 	struct stat rst;
 	int rfd;
 	snprintf(rotated, sizeof(rotated), "%s.1", w->path);
-	if (open_file(w, rotated, &rfd, &rst)) {
+	if (open_file(rotated, &rfd, &rst)) {
 		if ((uint64_t)rst.st_dev == w->st_dev && (uint64_t)rst.st_ino == w->st_ino) {
 			struct wfile old = *w;
 			old.fd = rfd;
@@ -209,7 +208,7 @@ follow_poll(struct follow *fl, size_t max_bytes,
 		struct stat st;
 		int fd;
 		if (w->fd < 0) {
-			if (!open_file(w, w->path, &fd, &st))
+			if (!open_file(w->path, &fd, &st))
 				continue;
 			if (w->dev == 0 && w->ino == 0) {
 				first_open(fl, w, fd, &st, &budget, fn, arg);

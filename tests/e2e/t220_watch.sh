@@ -80,7 +80,7 @@ start_daemon	# a new daemon.log
 wait_ban 127.0.0.10 || fail "lines written while pbxguard was stopped were not read"
 sleep 1.5
 for a in 127.0.0.5 127.0.0.7 127.0.0.8; do banned $a && fail "$a banned again: lines read twice"; done
-after=$(grep -c "watch: .* from 127.0.0.[578] " "$T/daemon.log" || true)
+after=$(grep -cE "watch: .* from 127\.0\.0\.[578]( |$)" "$T/daemon.log" || true)
 [ "$after" = 0 ] || fail "$after old lines read again after the restart"
 pass "after a restart the 9 old lines are not read again (no ban returns); the 3 written while stopped ban 127.0.0.10"
 
