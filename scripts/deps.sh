@@ -3,8 +3,8 @@
 # asks apt only for what is missing, so a second run costs a dpkg query.
 set -eu
 
-BUILD="meson ninja-build pkg-config gcc libc6-dev libssl-dev libevent-dev libinih-dev libnftables-dev libpcre2-dev libcrypt-dev libzxcvbn-dev john-data"
-TEST="libcmocka-dev clang libclang-rt-14-dev openssh-server openssh-client sip-tester sipvicious linphone-cli fail2ban python3 openssl iproute2 nftables stunnel4 sslscan nodejs apache2-utils apache2 curl wrk chromium prometheus iaxmodem"
+BUILD="meson ninja-build pkg-config gcc libc6-dev libssl-dev libevent-dev libinih-dev libnftables-dev libpcre2-dev libcrypt-dev libzxcvbn-dev john-data libpq-dev libmariadb-dev libsqlite3-dev libhiredis-dev"
+TEST="libcmocka-dev clang libclang-rt-14-dev openssh-server openssh-client postgresql mariadb-server redis-server sip-tester sipvicious linphone-cli fail2ban python3 openssl iproute2 nftables stunnel4 sslscan nodejs apache2-utils apache2 curl wrk chromium prometheus iaxmodem"
 
 missing=""
 for p in $BUILD ${PBXGUARD_DEPS_TEST:-$TEST}; do
@@ -28,9 +28,11 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # fail2ban comes for fail2ban-regex; if its service starts, its default
 # jails ignore 127.0.0.1/8 and ::1, the only addresses the tests use.
-# openssh-server comes for its sshd binary (t220 runs its own on a test
-# port): no service may start on port 22 because the tests needed it, so
-# services stay stopped during this install (Debian's policy-rc.d).
+# openssh-server, postgresql, mariadb-server and redis-server come for
+# their binaries only (the tests run their own servers on test ports, in
+# temporary directories): no service may start on a real port because the
+# tests needed it, so services stay stopped during this install (Debian's
+# policy-rc.d).
 guard=""
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d

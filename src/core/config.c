@@ -78,6 +78,11 @@ config_defaults(struct config *c)
 	c->algos[0] = (struct digest_alg){ DIGEST_MD5, false };
 	c->n_algos = 1;
 	snprintf(c->db_implementation, sizeof(c->db_implementation), "file");
+	snprintf(c->sql_backend, sizeof(c->sql_backend), "mysql");
+	snprintf(c->sql_request, sizeof(c->sql_request), "%s", CONFIG_SQL_REQUEST);
+	c->sql_poolsize = 4;
+	c->sql_max_queue = 1000;
+	c->cache_expire = 1800;
 	c->nonce_expires = 3600;
 	c->nonce_table = 65536;
 	c->min_expires = 60;
@@ -496,6 +501,13 @@ set_global(struct cfg_ctx *x, const char *k, const char *v)
 	struct config *c = x->c;
 	if (strcmp(k, "statedir") == 0) {
 		cfg_str(x, k, v, c->statedir, sizeof(c->statedir));
+	} else if (strcmp(k, "state") == 0) {
+		if (strcmp(v, "memory") == 0)
+			c->state_url[0] = '\0';
+		else if (strncmp(v, "redis://", 8) != 0)
+			cfg_error(x, "state: expected memory or redis://host:port/db, not '%s'", v);
+		else
+			cfg_str(x, k, v, c->state_url, sizeof(c->state_url));
 	} else if (strcmp(k, "security-log") == 0) {
 		cfg_str(x, k, v, c->security_log, sizeof(c->security_log));
 	} else if (strcmp(k, "require-peer-certificate") == 0) {
@@ -530,11 +542,31 @@ set_auth(struct cfg_ctx *x, const char *k, const char *v)
 		if (c->n_algos == 0)
 			cfg_error(x, "available-algorithms: needs at least one algorithm");
 	} else if (strcmp(k, "db-implementation") == 0) {
-		if (strcmp(v, "file") != 0)
-			cfg_error(x, "db-implementation: '%s' is not available in this version "
-			    "(only 'file')", v);
-		else
+		/* soci is Flexisip's name for it; what runs is each engine's own client. */
+		if (strcmp(v, "file") == 0 || strcmp(v, "sql") == 0)
 			cfg_str(x, k, v, c->db_implementation, sizeof(c->db_implementation));
+		else if (strcmp(v, "soci") == 0)
+			cfg_str(x, k, "sql", c->db_implementation, sizeof(c->db_implementation));
+		else
+			cfg_error(x, "db-implementation: '%s' is not one of file, soci, sql", v);
+	} else if (strcmp(k, "soci-backend") == 0) {
+		if (strcmp(v, "postgresql") == 0 || strcmp(v, "mysql") == 0 ||
+		    strcmp(v, "sqlite3") == 0)
+			cfg_str(x, k, v, c->sql_backend, sizeof(c->sql_backend));
+		else if (strcmp(v, "mariadb") == 0)
+			cfg_str(x, k, "mysql", c->sql_backend, sizeof(c->sql_backend));
+		else
+			cfg_error(x, "soci-backend: '%s' is not one of postgresql, mysql, sqlite3", v);
+	} else if (strcmp(k, "soci-connection-string") == 0) {
+		cfg_str(x, k, v, c->sql_conninfo, sizeof(c->sql_conninfo));
+	} else if (strcmp(k, "soci-password-request") == 0) {
+		cfg_str(x, k, v, c->sql_request, sizeof(c->sql_request));
+	} else if (strcmp(k, "soci-poolsize") == 0) {
+		cfg_uint(x, k, v, 1, 64, &c->sql_poolsize);
+	} else if (strcmp(k, "soci-max-queue-size") == 0) {
+		cfg_uint(x, k, v, 1, 100000, &c->sql_max_queue);
+	} else if (strcmp(k, "cache-expire") == 0) {
+		cfg_uint(x, k, v, 0, 86400 * 7, &c->cache_expire);
 	} else if (strcmp(k, "file-path") == 0 || strcmp(k, "datasource") == 0) {
 		cfg_str(x, k, v, c->file_path, sizeof(c->file_path));
 	} else if (strcmp(k, "nonce-expires") == 0) {
@@ -1390,6 +1422,9 @@ finish(struct cfg_ctx *x)
 			add_agent(x, slice_cstr(default_scanners[i]));
 	if (c->bantime > c->bantime_maxtime)
 		cfg_error(x, "[bans] bantime is above bantime.maxtime");
+	if (strcmp(c->db_implementation, "sql") == 0 && !c->sql_conninfo[0])
+		cfg_error(x, "db-implementation = %s needs soci-connection-string",
+		    c->db_implementation);
 	if (c->realm[0] && c->n_auth_domains)
 		cfg_warning(x, "realm is set: stored md5/sha256 hashes only verify if they were "
 		    "made with realm '%s'", c->realm);

@@ -44,6 +44,9 @@ enum nft_mode { NFT_AUTO, NFT_YES, NFT_NO };
 #define CONFIG_MAX_TRANSPORTS 16
 #define CONFIG_MAX_DOMAINS 64
 #define CONFIG_MAX_ALGOS 6
+/* Flexisip's default soci-password-request. */
+#define CONFIG_SQL_REQUEST \
+	"select password, 'MD5' from accounts where login = :id and domain = :domain"
 #define CONFIG_MAX_ACLS 64
 #define CONFIG_MAX_CIDRS 256
 #define CONFIG_MAX_AGENTS 32
@@ -82,6 +85,7 @@ struct config {
 
 	/* [global] */
 	char statedir[PATH_MAX];
+	char state_url[512];		/* state = redis://...; empty: in memory */
 	char security_log[PATH_MAX];	/* empty: <statedir>/security.log */
 	int log_level;			/* enum log_level */
 
@@ -91,8 +95,15 @@ struct config {
 	size_t n_auth_domains;
 	struct digest_alg algos[CONFIG_MAX_ALGOS];
 	size_t n_algos;
-	char db_implementation[16];
+	char db_implementation[16];	/* "file" or "sql" ("soci" is read as "sql") */
 	char file_path[PATH_MAX];	/* empty: <statedir>/userdb */
+	/* db-implementation = soci|sql: Flexisip's names */
+	char sql_backend[16];		/* soci-backend: postgresql, mysql, sqlite3 */
+	char sql_conninfo[1024];	/* soci-connection-string */
+	char sql_request[2048];		/* soci-password-request */
+	unsigned sql_poolsize;		/* soci-poolsize: connections = worker threads */
+	unsigned sql_max_queue;		/* soci-max-queue-size */
+	unsigned cache_expire;		/* cache-expire: s a looked-up account is kept */
 	unsigned nonce_expires;
 	char realm[256];		/* empty: the From domain */
 	bool no_403;

@@ -645,6 +645,15 @@ print_errors(const struct config_errors *e)
 }
 
 /* --check: a file that did not load says why; one that did, its warnings. */
+/* The credential store db-implementation names; base NULL: only try it. */
+static struct store *
+open_store(const struct config *cfg, struct event_base *base, char *err, size_t errsz)
+{
+	if (strcmp(cfg->db_implementation, "sql") == 0)
+		return store_sql_open(cfg, base, err, errsz);
+	return store_file_open(cfg->file_path, err, errsz);
+}
+
 static bool
 check_report(bool loaded, const char *err, char *const *warn, size_t nwarn)
 {
@@ -715,7 +724,7 @@ cmd_serve(int argc, char **argv)
 	if (check) {
 		/* --check also loads the credential store: its errors count too. */
 		if (ok && !d.cfg.embedded) {
-			struct store *s = store_file_open(d.cfg.file_path, err, sizeof(err));
+			struct store *s = open_store(&d.cfg, NULL, err, sizeof(err));
 			if (!s) {
 				fprintf(stderr, "%s\n", err);
 				ok = false;
@@ -769,17 +778,19 @@ cmd_serve(int argc, char **argv)
 	if (!secevent_open(d.cfg.security_log))
 		log_warn("cannot open security log %s: %s (events go to this log only)",
 		    d.cfg.security_log, strerror(errno));
-	if (!(d.store = store_file_open(d.cfg.file_path, err, sizeof(err)))) {
+	if (!(d.base = event_base_new()))
+		goto out;
+	if (!(d.store = open_store(&d.cfg, d.base, err, sizeof(err)))) {
 		log_err("%s", err);
-		log_err("not starting: fix the userdb (pbxguard serve --check -c FILE lists problems)");
+		log_err("not starting: fix the credential store (pbxguard serve --check -c FILE "
+		    "lists problems)");
 		goto out;
 	}
 	if (!(d.guard = guard_new(&d.cfg, d.store)) || !sip_server_init(&d.sip, &d.cfg, d.guard)) {
 		log_err("out of memory");
 		goto out;
 	}
-	if (!(d.base = event_base_new()))
-		goto out;
+	store_set_ready(d.store, sip_server_resume, &d.sip);
 	if (!start_bans(&d) || !start_tls(&d, true))
 		goto out;
 	if (!(d.tp = sip_transports_start(d.base, &d.sip, &d.cfg, d.tls, d.cfg.embedded)))
@@ -788,9 +799,13 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	control_set_hook(d.ctl, hook_control, &d);
 	size_t naccounts = d.store->ops->count(d.store->impl);
-	log_notice("pbxguard ready: configuration %s, %zu account%s from %s, security events to %s",
-	    d.cfg.source, naccounts, naccounts == 1 ? "" : "s", d.cfg.file_path,
-	    d.cfg.security_log);
+	if (strcmp(d.cfg.db_implementation, "sql") == 0)
+		log_notice("pbxguard ready: configuration %s, accounts in %s, security events to %s",
+		    d.cfg.source, d.store->where, d.cfg.security_log);
+	else
+		log_notice("pbxguard ready: configuration %s, %zu account%s from %s, security "
+		    "events to %s", d.cfg.source, naccounts, naccounts == 1 ? "" : "s",
+		    d.cfg.file_path, d.cfg.security_log);
 
 	int signums[3] = { SIGINT, SIGTERM, SIGHUP };
 	for (int i = 0; i < 3; i++) {

@@ -210,9 +210,10 @@ bool
 guard_account_known(struct guard *g, struct slice user, struct slice domain)
 {
 	struct account acct;
-	bool found = store_lookup(g->store, user, domain, &acct) == STORE_FOUND;
+	/* Routing only (404 or 480): a store that cannot say counts as known. */
+	enum store_result r = store_lookup(g->store, user, domain, &acct);
 	account_wipe(&acct);
-	return found;
+	return r != STORE_NOT_FOUND;
 }
 
 bool
@@ -374,6 +375,17 @@ pick_proof(const struct guard_auth_request *rq, struct slice realm,
 	return best;
 }
 
+/* The name the credentials for our realm carry (Flexisip's :authid), or
+ * the From user when there are none yet. */
+static struct slice
+proof_name(const struct guard_auth_request *rq, struct slice realm)
+{
+	for (size_t i = 0; i < rq->nproofs; i++)
+		if (slice_eq(rq->proofs[i].realm, realm) && rq->proofs[i].username.n)
+			return rq->proofs[i].username;
+	return rq->user;
+}
+
 /* Field checks shared by every algorithm; NULL if fine, else the reason. */
 static const char *
 check_proof(const struct guard *g, const struct guard_proof *p, struct digest_alg alg,
@@ -434,7 +446,14 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 			 * group and lock apply as they do to a password. */
 			struct account ca;
 			const char *policy = NULL;
-			if (store_lookup(g->store, rq->user, rq->domain, &ca) == STORE_FOUND)
+			enum store_result sr = store_lookup(g->store, rq->user, rq->domain, &ca);
+			if (sr == STORE_PENDING || sr == STORE_UNAVAILABLE) {
+				/* The account's ACL is not known yet: no decision without it. */
+				v->outcome = sr == STORE_PENDING ? GUARD_PENDING : GUARD_UNAVAILABLE;
+				v->reason = "credential store unavailable";
+				return;
+			}
+			if (sr == STORE_FOUND)
 				policy = account_policy(g, rq, &ca, v);
 			if (policy) {
 				v->outcome = GUARD_FORBIDDEN;
@@ -472,13 +491,17 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 		return;
 	}
 
-	switch (store_lookup(g->store, rq->user, rq->domain, &acct)) {
+	struct store_query sq = { rq->user, rq->domain, realm, proof_name(rq, realm) };
+	switch (store_query(g->store, &sq, &acct)) {
 	case STORE_FOUND:
 		known = true;
 		break;
 	case STORE_NOT_FOUND:
 		known = false;
 		break;
+	case STORE_PENDING:
+		v->outcome = GUARD_PENDING;
+		return;
 	default:
 		v->outcome = GUARD_UNAVAILABLE;
 		v->reason = "credential store unavailable";

@@ -61,6 +61,8 @@ enum guard_outcome {
 	GUARD_DOMAIN_REFUSED,	/* domain not served: refuse without challenge */
 	GUARD_BAD_REQUEST,	/* malformed credentials */
 	GUARD_UNAVAILABLE,	/* credential store down: temporary failure */
+	GUARD_PENDING,		/* the store is fetching the account: park the
+				 * request and ask again when it is ready */
 };
 
 struct guard_challenge {

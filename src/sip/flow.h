@@ -32,6 +32,7 @@ struct sip_packet {
 	const struct tls_subjects *peer;	/* TLS: a verified client certificate */
 	const struct sip_flow *flow;	/* NULL: unknown (no proxying possible) */
 	int64_t at_ms;		/* arrival, monotonic ms (proxy timers) */
+	bool resumed;		/* parked for the credential store, handled again */
 };
 
 /* The transports' side of sending: queue one whole message on a flow.

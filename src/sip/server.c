@@ -1,6 +1,7 @@
 #include "sip/server.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -30,9 +31,39 @@ sip_server_init(struct sip_server *s, const struct config *cfg, struct guard *g)
 	return true;
 }
 
+struct sip_parked {
+	struct sip_parked *next;
+	struct sip_flow flow;
+	struct addr local;
+	const char *transport;
+	bool stream, has_flow;
+	int acl;
+	struct tls_subjects *peer;
+	int64_t at_ms;
+	time_t since;
+	size_t n;
+	char data[];
+};
+
+static void
+parked_free(struct sip_parked *p)
+{
+	free(p->peer);
+	free(p);
+}
+
 void
 sip_server_destroy(struct sip_server *s)
 {
+	while (s->parked) {
+		struct sip_parked *p = s->parked;
+		s->parked = p->next;
+		parked_free(p);
+	}
+	s->parked_last = NULL;
+	s->nparked = 0;
+	free(s->resume_reply);
+	s->resume_reply = NULL;
 	proxy_free(s->proxy);
 	s->proxy = NULL;
 	registrar_free(s->reg);
@@ -42,6 +73,7 @@ sip_server_destroy(struct sip_server *s)
 void
 sip_server_set_sender(struct sip_server *s, const struct sip_sender *out)
 {
+	s->out = *out;
 	if (s->proxy)
 		proxy_set_sender(s->proxy, out);
 }
@@ -279,6 +311,75 @@ collect_proofs(const struct sip_msg *m, struct guard_proof *proofs, char *scratc
 	return n;
 }
 
+/*
+ * Keeps a copy of the request until the credential store answers. Bounded
+ * (SIP_MAX_PARKED) and timed (SIP_PARK_SECONDS): a flood of new names
+ * fills the store's queue and gets 503s, not our memory.
+ */
+static bool
+park(struct sip_server *s, const struct sip_msg *m, const struct sip_packet *pkt, time_t now)
+{
+	size_t n = pkt->stream ? m->len : pkt->data.n;
+	struct sip_parked *p;
+
+	if (pkt->resumed || !pkt->flow || !s->out.send || s->nparked >= SIP_MAX_PARKED ||
+	    n > pkt->data.n || !(p = calloc(1, sizeof(*p) + n)))
+		return false;
+	if (pkt->peer && !(p->peer = malloc(sizeof(*p->peer)))) {
+		free(p);
+		return false;
+	}
+	if (pkt->peer)
+		memcpy(p->peer, pkt->peer, sizeof(*p->peer));
+	p->flow = *pkt->flow;
+	p->local = *pkt->local;
+	p->transport = pkt->transport;
+	p->stream = pkt->stream;
+	p->acl = pkt->acl;
+	p->at_ms = pkt->at_ms;
+	p->since = now;
+	p->n = n;
+	memcpy(p->data, pkt->data.p, n);
+	if (s->parked_last)
+		s->parked_last->next = p;
+	else
+		s->parked = p;
+	s->parked_last = p;
+	s->nparked++;
+	s->n_parked++;
+	return true;
+}
+
+void
+sip_server_resume(void *server)
+{
+	static struct sip_msg m; /* 10 KiB: off the stack */
+	struct sip_server *s = server;
+	struct sip_parked *list = s->parked;
+	time_t now = time(NULL);
+	const char *why;
+
+	if (!s->resume_reply && !(s->resume_reply = malloc(sizeof(*s->resume_reply))))
+		return; /* they stay parked; the next answer tries again */
+	s->parked = s->parked_last = NULL;
+	s->nparked = 0;
+	while (list) {
+		struct sip_parked *p = list;
+		list = p->next;
+		struct sip_packet pkt = { { p->data, p->n }, &p->flow.remote, &p->local, p->transport,
+			p->stream, p->acl, p->peer, &p->flow, p->at_ms, true };
+		/* Older than the client's own patience: it has given up or resent. */
+		if (now - p->since <= SIP_PARK_SECONDS &&
+		    sip_parse(pkt.data, p->stream, &s->lim, &m, &why) == SIP_PARSE_OK) {
+			sip_handle_msg(s, &m, &pkt, now, s->resume_reply);
+			if (s->resume_reply->n && s->out.send)
+				s->out.send(s->out.ctx, &p->flow, s->resume_reply->buf,
+				    s->resume_reply->n);
+		}
+		parked_free(p);
+	}
+}
+
 void
 sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_packet *pkt,
     time_t now, struct sip_reply *out)
@@ -299,11 +400,14 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 			proxy_response(s->proxy, m, pkt);
 		return;
 	}
-	s->n_requests++;
 	struct guard_source src = { pkt->remote, pkt->local, pkt->transport, "SIP", pkt->acl };
-	if (guard_user_agent(s->guard, &src, sip_hdr_get(m, SIP_H_USER_AGENT), now) ==
-	    GUARD_DROP)
-		return; /* a scanner just banned: it hears nothing more */
+	/* A resumed request was counted, and its User-Agent judged, the first time. */
+	if (!pkt->resumed) {
+		s->n_requests++;
+		if (guard_user_agent(s->guard, &src, sip_hdr_get(m, SIP_H_USER_AGENT), now) ==
+		    GUARD_DROP)
+			return; /* a scanner just banned: it hears nothing more */
+	}
 	/* Headers first: every response below copies them. */
 	if ((why = sip_check_request(m))) {
 		sip_handle_bad(s, m, pkt, why, out);
@@ -384,6 +488,11 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 		};
 		guard_authenticate(s->guard, &rq, &v);
 	}
+	if (v.outcome == GUARD_PENDING) {
+		if (park(s, m, pkt, now))
+			return; /* answered when the store is */
+		v.outcome = GUARD_UNAVAILABLE;
+	}
 	guard_report(s->guard, &src, sip_hdr_get(m, SIP_H_CALL_ID), &v);
 
 	switch (v.outcome) {
@@ -423,8 +532,11 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 		simple_response(s, m, pkt, 400, reason, out);
 		return;
 	}
+	case GUARD_PENDING: /* cannot happen: parked or made UNAVAILABLE above */
 	case GUARD_UNAVAILABLE: {
+		/* Never a 403: nothing was wrong with the credentials (no strike). */
 		struct sbuf b;
+		s->n_unavailable++;
 		sbuf_init(&b, out->buf, sizeof(out->buf));
 		start_response(s, &b, m, pkt, 503, "Service Unavailable");
 		sbuf_puts(&b, "Retry-After: 5\r\n");

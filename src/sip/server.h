@@ -29,6 +29,12 @@ struct sip_reply {
 	bool close;		/* stream framing lost: close after sending */
 };
 
+/* A request waiting for the credential store (an SQL lookup). */
+struct sip_parked;
+
+#define SIP_MAX_PARKED 1024
+#define SIP_PARK_SECONDS 10
+
 struct sip_server {
 	const struct config *cfg;
 	struct guard *guard;
@@ -39,6 +45,13 @@ struct sip_server {
 	/* Counters for the log and, later, metrics. */
 	uint64_t n_requests, n_bad, n_auth_ok, n_auth_fail, n_challenges;
 	uint64_t n_dropped;	/* packets and connections refused by guard_admit */
+	uint64_t n_parked, n_unavailable;	/* waited for the store; answered 503 */
+	/* Requests parked until the store answers, oldest first, and how their
+	 * responses leave (the transports' sender). */
+	struct sip_parked *parked, *parked_last;
+	size_t nparked;
+	struct sip_sender out;
+	struct sip_reply *resume_reply;
 };
 
 bool sip_server_init(struct sip_server *s, const struct config *cfg, struct guard *g);
@@ -56,6 +69,10 @@ void sip_handle_msg(struct sip_server *s, const struct sip_msg *m,
 /* A message that failed to parse: 400 with the reason, if we can address it. */
 void sip_handle_bad(struct sip_server *s, const struct sip_msg *m,
     const struct sip_packet *pkt, const char *why, struct sip_reply *out);
+/* The credential store has answers: handle the parked requests again
+ * (set as the store's ready callback). */
+void sip_server_resume(void *server);
+
 /* Datagram convenience: parse + handle. */
 void sip_handle_datagram(struct sip_server *s, const struct sip_packet *pkt, time_t now,
     struct sip_reply *out);

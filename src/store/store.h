@@ -24,11 +24,22 @@ struct account {
 	char acl[32];				/* ACL group name, or "" */
 };
 
-enum store_result { STORE_FOUND, STORE_NOT_FOUND, STORE_UNAVAILABLE };
+/*
+ * STORE_PENDING: the answer is being fetched (an SQL query in a worker);
+ * ask again after the store's ready callback ran. STORE_UNAVAILABLE: the
+ * store cannot answer now (database down, queue full): a temporary error.
+ */
+enum store_result { STORE_FOUND, STORE_NOT_FOUND, STORE_UNAVAILABLE, STORE_PENDING };
+
+/* Who is asked for: the claimed user@domain, the digest realm and the
+ * name the credentials carry (Flexisip's :id, :domain, :authid). */
+struct store_query {
+	struct slice user, domain, realm, authid;
+};
 
 struct store_ops {
 	const char *name;
-	enum store_result (*lookup)(void *impl, struct slice user, struct slice domain,
+	enum store_result (*lookup)(void *impl, const struct store_query *q,
 	    struct account *out);
 	/* Re-read the source if it changed; on error keep the old copy, return -1. */
 	int (*refresh)(void *impl, bool force);
@@ -39,18 +50,50 @@ struct store_ops {
 struct store {
 	const struct store_ops *ops;
 	void *impl;
+	/* Called on the event loop when answers a lookup was PENDING for came. */
+	void (*ready)(void *arg);
+	void *ready_arg;
+	const char *where;	/* for logs: the file, or "postgresql" */
 };
 
 static inline enum store_result
+store_query(struct store *s, const struct store_query *q, struct account *out)
+{
+	return s->ops->lookup(s->impl, q, out);
+}
+
+/* user@domain, with the domain as realm and the user as its own authid. */
+static inline enum store_result
 store_lookup(struct store *s, struct slice user, struct slice domain, struct account *out)
 {
-	return s->ops->lookup(s->impl, user, domain, out);
+	struct store_query q = { user, domain, domain, user };
+	return store_query(s, &q, out);
+}
+
+static inline void
+store_set_ready(struct store *s, void (*fn)(void *), void *arg)
+{
+	s->ready = fn;
+	s->ready_arg = arg;
 }
 
 void account_wipe(struct account *a);
 
 /* Flexisip's db-implementation=file. NULL with a message on a bad file. */
 struct store *store_file_open(const char *path, char *err, size_t errsz);
+/*
+ * db-implementation = soci|sql: cfg's soci-* keys. Lookups run on
+ * soci-poolsize worker threads (each with its own connection) and answer
+ * through the loop of base; with base NULL (serve --check) nothing is
+ * started and only the request and one connection are tried. NULL with a
+ * message when the request or the connection string is wrong; a database
+ * that does not answer yet is not an error (the store answers UNAVAILABLE
+ * until it does).
+ */
+struct config;
+struct event_base;
+struct store *store_sql_open(const struct config *cfg, struct event_base *base, char *err,
+    size_t errsz);
 void store_free(struct store *s);
 
 #endif

@@ -25,10 +25,10 @@ account_wipe(struct account *a)
 }
 
 static enum store_result
-file_lookup(void *impl, struct slice user, struct slice domain, struct account *out)
+file_lookup(void *impl, const struct store_query *q, struct account *out)
 {
 	struct file_store *fs = impl;
-	const struct userdb_entry *e = userdb_find(fs->db, user, domain);
+	const struct userdb_entry *e = userdb_find(fs->db, q->user, q->domain);
 
 	memset(out, 0, sizeof(*out));
 	if (!e)
@@ -136,6 +136,7 @@ store_file_open(const char *path, char *err, size_t errsz)
 		goto bad;
 	s->ops = &file_ops;
 	s->impl = fs;
+	s->where = fs->path;
 	return s;
 bad:
 	if (fs)

@@ -1,0 +1,296 @@
+/* The engine-independent parts of the SQL store: see sql.h. */
+#include "store/sql.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/sbuf.h"
+
+static const char *const param_names[SQL_NPARAMS] = { "id", "domain", "authid" };
+
+const struct sql_driver *
+sql_driver_find(const char *backend)
+{
+	const struct sql_driver *all[] = { &sql_driver_postgresql, &sql_driver_mysql,
+		&sql_driver_sqlite3 };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(all[i]->name, backend) == 0)
+			return all[i];
+	return NULL;
+}
+
+static bool
+ident_start(char c)
+{
+	return isalpha((unsigned char)c) || c == '_';
+}
+
+static bool
+ident_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_';
+}
+
+static void
+put_char(struct sbuf *b, char c)
+{
+	sbuf_put(b, (struct slice){ &c, 1 });
+}
+
+/* Copies a quoted run ('...', "...", `...`) from s[i]; the index after it, or
+ * 0 when it never closes. A doubled quote stays inside the run, and so does
+ * a backslashed one (MySQL reads \' as a quote). */
+static size_t
+copy_quoted(const char *s, size_t i, struct sbuf *b)
+{
+	char q = s[i];
+	put_char(b, s[i++]);
+	for (;;) {
+		if (!s[i])
+			return 0;
+		if (s[i] == '\\' && q != '`' && s[i + 1]) {
+			put_char(b, s[i++]);
+			put_char(b, s[i++]);
+			continue;
+		}
+		if (s[i] == q) {
+			put_char(b, s[i++]);
+			if (s[i] != q)
+				return i;
+		}
+		put_char(b, s[i++]);
+	}
+}
+
+/* Copies a comment from s[i] (-- to the end of the line, or slash-star to
+ * star-slash); the index after it, 0 when a block comment never closes. */
+static size_t
+copy_comment(const char *s, size_t i, struct sbuf *b)
+{
+	bool block = s[i] == '/';
+	while (s[i]) {
+		if (!block && s[i] == '\n')
+			return i;
+		if (block && s[i] == '*' && s[i + 1] == '/') {
+			sbuf_puts(b, "*/");
+			return i + 2;
+		}
+		put_char(b, s[i++]);
+	}
+	return block ? 0 : i;
+}
+
+int
+sql_compile(const char *request, enum sql_style style, struct sql_query *q, char *err,
+    size_t errsz)
+{
+	int number[SQL_NPARAMS] = { 0, 0, 0 }, next = 1;
+	struct sbuf b;
+	size_t i = 0;
+
+	memset(q, 0, sizeof(*q));
+	sbuf_init(&b, q->text, sizeof(q->text) - 1);
+	while (request[i]) {
+		char c = request[i], d = request[i + 1];
+		if (c == '\'' || c == '"' || c == '`') {
+			if (!(i = copy_quoted(request, i, &b))) {
+				snprintf(err, errsz, "soci-password-request: a quote is never closed");
+				return -1;
+			}
+			continue;
+		}
+		if ((c == '-' && d == '-') || (c == '/' && d == '*')) {
+			if (!(i = copy_comment(request, i, &b))) {
+				snprintf(err, errsz, "soci-password-request: a comment is never closed");
+				return -1;
+			}
+			continue;
+		}
+		if (c == ';') {
+			size_t j = i + 1;
+			while (isspace((unsigned char)request[j]))
+				j++;
+			if (request[j]) {
+				snprintf(err, errsz, "soci-password-request: one statement only "
+				    "(text after ';')");
+				return -1;
+			}
+			break; /* a trailing ';' is dropped: the engines prepare one statement */
+		}
+		/* The engines' own placeholders would take values we never bind. */
+		if (c == '?' || (c == '$' && (isdigit((unsigned char)d) || ident_start(d))) ||
+		    (style == SQL_STYLE_QNUM && c == '@' && ident_start(d))) {
+			snprintf(err, errsz, "soci-password-request: '%c' is a placeholder of the "
+			    "engine; name the values :id, :domain or :authid", c);
+			return -1;
+		}
+		if (c == ':' && d == ':') {
+			sbuf_puts(&b, "::"); /* PostgreSQL's cast */
+			i += 2;
+			continue;
+		}
+		if (c == ':' && ident_start(d)) {
+			size_t j = i + 1;
+			while (ident_char(request[j]))
+				j++;
+			size_t n = j - i - 1;
+			int p = -1;
+			for (int k = 0; k < SQL_NPARAMS; k++)
+				if (strlen(param_names[k]) == n &&
+				    strncasecmp(request + i + 1, param_names[k], n) == 0)
+					p = k;
+			if (p < 0) {
+				snprintf(err, errsz, "soci-password-request: unknown placeholder "
+				    ":%.*s (Flexisip's are :id, :domain, :authid)", (int)(n > 40 ? 40 : n),
+				    request + i + 1);
+				return -1;
+			}
+			if (style == SQL_STYLE_QMARK || !number[p]) {
+				if (q->nbinds == SQL_MAX_BINDS) {
+					snprintf(err, errsz, "soci-password-request: more than %d "
+					    "placeholders", SQL_MAX_BINDS);
+					return -1;
+				}
+				q->binds[q->nbinds++] = (enum sql_param)p;
+				if (style != SQL_STYLE_QMARK)
+					number[p] = next++;
+			}
+			q->uses[p] = true;
+			if (style == SQL_STYLE_QMARK)
+				put_char(&b, '?');
+			else
+				sbuf_printf(&b, "%c%d", style == SQL_STYLE_DOLLAR ? '$' : '?', number[p]);
+			i = j;
+			continue;
+		}
+		put_char(&b, c);
+		i++;
+	}
+	if (b.overflow) {
+		snprintf(err, errsz, "soci-password-request: too long");
+		return -1;
+	}
+	q->text[b.n] = '\0';
+	if (!q->uses[SQL_P_ID]) {
+		snprintf(err, errsz, "soci-password-request: must use :id (the user of the From "
+		    "header), as Flexisip requires");
+		return -1;
+	}
+	return 0;
+}
+
+int
+sql_conninfo_next(const char **pos, char *key, size_t keysz, char *val, size_t valsz,
+    char *err, size_t errsz)
+{
+	const char *s = *pos;
+	size_t k = 0, v = 0;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!*s) {
+		*pos = s;
+		return 0;
+	}
+	while (*s && *s != '=' && !isspace((unsigned char)*s)) {
+		if (k + 1 >= keysz)
+			goto toolong;
+		key[k++] = *s++;
+	}
+	key[k] = '\0';
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s != '=' || k == 0) {
+		snprintf(err, errsz, "soci-connection-string: expected key=value near '%.20s'",
+		    *pos);
+		return -1;
+	}
+	s++;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\'') {
+		for (s++;; s++) {
+			if (!*s) {
+				snprintf(err, errsz, "soci-connection-string: %s: a quote is never "
+				    "closed", key);
+				return -1;
+			}
+			if ((*s == '\\' && s[1]) || (*s == '\'' && s[1] == '\''))
+				s++;
+			else if (*s == '\'')
+				break;
+			if (v + 1 >= valsz)
+				goto toolong;
+			val[v++] = *s;
+		}
+		s++;
+	} else {
+		while (*s && !isspace((unsigned char)*s)) {
+			if (v + 1 >= valsz)
+				goto toolong;
+			val[v++] = *s++;
+		}
+	}
+	val[v] = '\0';
+	*pos = s;
+	return 1;
+toolong:
+	snprintf(err, errsz, "soci-connection-string: a key or value is too long");
+	return -1;
+}
+
+bool
+sql_row_to_account(const char *pw, size_t npw, const char *algo, size_t nalgo,
+    bool has_algo, struct account *a, const char **why)
+{
+	static const struct { const char *name; enum digest_algo a; } algos[] = {
+		{ "MD5", DIGEST_MD5 }, { "SHA-256", DIGEST_SHA256 },
+		{ "SHA-512-256", DIGEST_SHA512_256 },
+	};
+
+	if (!pw) {
+		*why = "the password column is NULL";
+		return false;
+	}
+	if (has_algo && !algo) {
+		*why = "the algorithm column is NULL";
+		return false;
+	}
+	if (!has_algo) {
+		algo = "MD5"; /* Flexisip: a lone column is an MD5 A1 */
+		nalgo = 3;
+	}
+	if (nalgo == 6 && strncasecmp(algo, "CLRTXT", 6) == 0) {
+		if (npw == 0 || npw >= sizeof(a->clrtxt) || memchr(pw, '\0', npw)) {
+			*why = npw ? "the clear-text password is too long" : "the password is empty";
+			return false;
+		}
+		memcpy(a->clrtxt, pw, npw);
+		a->clrtxt[npw] = '\0';
+		a->has_clrtxt = true;
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(algos) / sizeof(algos[0]); i++) {
+		if (strlen(algos[i].name) != nalgo || strncasecmp(algo, algos[i].name, nalgo) != 0)
+			continue;
+		enum digest_algo d = algos[i].a;
+		if (npw != digest_hex_len(d)) {
+			*why = "the hash has the wrong length for its algorithm";
+			return false;
+		}
+		for (size_t j = 0; j < npw; j++)
+			if (!isxdigit((unsigned char)pw[j])) {
+				*why = "the hash is not hexadecimal";
+				return false;
+			}
+		for (size_t j = 0; j < npw; j++)
+			a->ha1[d][j] = (char)tolower((unsigned char)pw[j]);
+		a->ha1[d][npw] = '\0';
+		a->has_ha1[d] = true;
+		return true;
+	}
+	*why = "unknown algorithm (CLRTXT, MD5, SHA-256 or SHA-512-256)";
+	return false;
+}

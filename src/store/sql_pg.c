@@ -1,0 +1,107 @@
+/*
+ * soci-backend = postgresql, with libpq. The connection string is libpq's
+ * own (SOCI hands it to PQconnectdb unchanged); connect_timeout defaults to
+ * 3 s here so a dead server cannot hold a worker for long.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "store/sql.h"
+
+struct sql_conn {
+	PGconn *pg;
+};
+
+#define STMT "pbxguard_password"
+
+static bool
+pg_global_init(char *err, size_t errsz)
+{
+	(void)err;
+	(void)errsz;
+	return true;
+}
+
+static void
+copy_error(const char *what, const char *msg, char *err, size_t errsz)
+{
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		n--; /* libpq ends its messages with a newline */
+	snprintf(err, errsz, "postgresql: %s: %.*s", what, (int)n, msg);
+}
+
+static struct sql_conn *
+pg_connect(const char *conninfo, const struct sql_query *q, char *err, size_t errsz)
+{
+	/* Later keywords win in PQconnectdbParams: ours first, the admin's after. */
+	const char *keys[] = { "connect_timeout", "application_name", "dbname", NULL };
+	const char *vals[] = { "3", "pbxguard", conninfo, NULL };
+	struct sql_conn *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		snprintf(err, errsz, "postgresql: out of memory");
+		return NULL;
+	}
+	c->pg = PQconnectdbParams(keys, vals, 1);
+	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+		copy_error("cannot connect", c->pg ? PQerrorMessage(c->pg) : "out of memory", err,
+		    errsz);
+		goto bad;
+	}
+	PGresult *r = PQprepare(c->pg, STMT, q->text, (int)q->nbinds, NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		copy_error("soci-password-request", PQresultErrorMessage(r), err, errsz);
+		PQclear(r);
+		goto bad;
+	}
+	PQclear(r);
+	return c;
+bad:
+	PQfinish(c->pg);
+	free(c);
+	return NULL;
+}
+
+static int
+pg_run(struct sql_conn *c, const char *const *vals, const size_t *lens, size_t n,
+    sql_row_fn fn, void *arg, bool *broken, char *err, size_t errsz)
+{
+	int ilens[SQL_MAX_BINDS];
+
+	*broken = false;
+	for (size_t i = 0; i < n; i++)
+		ilens[i] = (int)lens[i];
+	PGresult *r = PQexecPrepared(c->pg, STMT, (int)n, vals, ilens, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		copy_error("query", r ? PQresultErrorMessage(r) : PQerrorMessage(c->pg), err, errsz);
+		*broken = PQstatus(c->pg) != CONNECTION_OK;
+		PQclear(r);
+		return -1;
+	}
+	int ncols = PQnfields(r);
+	for (int row = 0; row < PQntuples(r); row++) {
+		const char *pw = PQgetisnull(r, row, 0) ? NULL : PQgetvalue(r, row, 0);
+		const char *al = ncols < 2 || PQgetisnull(r, row, 1) ? NULL : PQgetvalue(r, row, 1);
+		fn(arg, ncols, pw, pw ? (size_t)PQgetlength(r, row, 0) : 0, al,
+		    al ? (size_t)PQgetlength(r, row, 1) : 0);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static void
+pg_close(struct sql_conn *c)
+{
+	if (!c)
+		return;
+	PQfinish(c->pg);
+	free(c);
+}
+
+const struct sql_driver sql_driver_postgresql = {
+	"postgresql", SQL_STYLE_DOLLAR, pg_global_init, pg_connect, pg_run, pg_close,
+};
