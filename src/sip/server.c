@@ -322,7 +322,7 @@ park(struct sip_server *s, const struct sip_msg *m, const struct sip_packet *pkt
 	size_t n = pkt->stream ? m->len : pkt->data.n;
 	struct sip_parked *p;
 
-	if (pkt->resumed || !pkt->flow || !s->out.send || s->nparked >= SIP_MAX_PARKED ||
+	if (!pkt->flow || !s->out.send || s->nparked >= SIP_MAX_PARKED ||
 	    n > pkt->data.n || !(p = calloc(1, sizeof(*p) + n)))
 		return false;
 	if (pkt->peer && !(p->peer = malloc(sizeof(*p->peer)))) {
@@ -337,7 +337,9 @@ park(struct sip_server *s, const struct sip_msg *m, const struct sip_packet *pkt
 	p->stream = pkt->stream;
 	p->acl = pkt->acl;
 	p->at_ms = pkt->at_ms;
-	p->since = now;
+	/* Every answer resumes every parked request: one whose own answer has
+	 * not come parks again, and keeps its first time. */
+	p->since = pkt->resumed ? s->resuming_since : now;
 	p->n = n;
 	memcpy(p->data, pkt->data.p, n);
 	if (s->parked_last)
@@ -369,6 +371,7 @@ sip_server_resume(void *server)
 		struct sip_packet pkt = { { p->data, p->n }, &p->flow.remote, &p->local, p->transport,
 			p->stream, p->acl, p->peer, &p->flow, p->at_ms, true };
 		/* Older than the client's own patience: it has given up or resent. */
+		s->resuming_since = p->since;
 		if (now - p->since <= SIP_PARK_SECONDS &&
 		    sip_parse(pkt.data, p->stream, &s->lim, &m, &why) == SIP_PARSE_OK) {
 			sip_handle_msg(s, &m, &pkt, now, s->resume_reply);

@@ -28,10 +28,18 @@ pg_global_init(char *err, size_t errsz)
 static void
 copy_error(const char *what, const char *msg, char *err, size_t errsz)
 {
-	size_t n = strlen(msg);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		n--; /* libpq ends its messages with a newline */
-	snprintf(err, errsz, "postgresql: %s: %.*s", what, (int)n, msg);
+	/* libpq's messages span lines; a log line must not. */
+	int k = snprintf(err, errsz, "postgresql: %s: ", what);
+	size_t o = k > 0 && (size_t)k < errsz ? (size_t)k : 0;
+	for (; *msg && o + 1 < errsz; msg++) {
+		char c = *msg == '\n' || *msg == '\t' ? ' ' : *msg;
+		if (c == ' ' && o && err[o - 1] == ' ')
+			continue; /* one space where libpq broke the line and indented */
+		err[o++] = c;
+	}
+	while (o && err[o - 1] == ' ')
+		o--;
+	err[o] = '\0';
 }
 
 static struct sql_conn *

@@ -294,7 +294,7 @@ job_done(void *arg)
 		    j->bad_rows, j->rows, j->why);
 	if (j->result == E_ERROR && !st->down) {
 		st->down = true;
-		log_err("%s: %s; SIP requests get 503 until it answers", st->drv->name, j->err);
+		log_err("%s; SIP requests get 503 until it answers", j->err);
 	} else if (j->result != E_ERROR && st->down) {
 		st->down = false;
 		log_notice("%s: answering again", st->drv->name);
