@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/pbxguard-fuzz.XXXXXX)
 trap '[ -n "${FUZZ_KEEP:-}" ] || rm -rf "$work"' EXIT
 rc=0 nfail=0
-targets=(sipmsg authhdr userdb config banstate siptls sipproxy ami http htpasswd iax2 watch)
+targets=(sipmsg authhdr userdb config banstate siptls sipproxy ami http htpasswd iax2 watch sql)
 for target in "${targets[@]}"; do
 	mkdir -p "$work/$target"
 	corpus=$target
