@@ -59,6 +59,7 @@ bench: build
 	bash bench/calls.sh ./$(BUILD)/pbxguard 10000 2500
 	bash bench/ami.sh ./$(BUILD)/pbxguard
 	bash bench/web.sh ./$(BUILD)/pbxguard
+	bash bench/sql.sh ./$(BUILD)/pbxguard
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)
