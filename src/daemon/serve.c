@@ -644,7 +644,6 @@ print_errors(const struct config_errors *e)
 	return e->n ? 1 : 0;
 }
 
-/* --check: a file that did not load says why; one that did, its warnings. */
 /* The credential store db-implementation names; base NULL: only try it. */
 static struct store *
 open_store(const struct config *cfg, struct event_base *base, char *err, size_t errsz)
@@ -654,6 +653,7 @@ open_store(const struct config *cfg, struct event_base *base, char *err, size_t 
 	return store_file_open(cfg->file_path, err, errsz);
 }
 
+/* --check: a file that did not load says why; one that did, its warnings. */
 static bool
 check_report(bool loaded, const char *err, char *const *warn, size_t nwarn)
 {
