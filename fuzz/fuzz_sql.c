@@ -1,11 +1,12 @@
-/* The SQL store's parsers on any bytes: soci-password-request (each engine's
- * placeholder style), soci-connection-string pairs, and rows into an
- * account. The translated request never holds a ':' name we did not bind,
- * and a row never overruns the account. */
+/* The stores' parsers on any bytes: soci-password-request (each engine's
+ * placeholder style), soci-connection-string pairs, rows into an account,
+ * and the state = redis:// URL. The translated request never holds a ':'
+ * name we did not bind, and a row never overruns the account. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/redis.h"
 #include "store/sql.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -51,5 +52,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (a.has_clrtxt && strlen(a.clrtxt) >= sizeof(a.clrtxt))
 			abort();
 	}
+	struct redis_url u;
+	if (redis_url_parse(text, &u, err, sizeof(err)) &&
+	    (!u.host[0] || u.port == 0 || u.port > 65535 || u.db > 1023))
+		abort();
 	return 0;
 }

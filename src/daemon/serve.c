@@ -23,6 +23,7 @@
 #include "core/tls.h"
 #include "core/log.h"
 #include "core/secevent.h"
+#include "daemon/cluster.h"
 #include "daemon/cmds.h"
 #include "daemon/control.h"
 #include "daemon/demo.h"
@@ -47,6 +48,7 @@ struct daemon {
 	struct keyring *keys;		/* [iax2] keydir */
 	struct control *ctl;
 	struct nft *nft;
+	struct cluster *cluster;	/* state = redis:// */
 	struct watchd *watch;
 	SSL_CTX *tls;
 	SSL_CTX *ami_tls;
@@ -631,6 +633,15 @@ start_bans(struct daemon *d)
 		if (d->nft)
 			guard_set_enforcer(d->guard, nft_on_ban, d->nft);
 	}
+	if (d->cfg.state_url[0]) {
+		char err[256];
+		d->cluster = cluster_start(&d->cfg, d->base, d->guard, d->nft ? nft_on_ban : NULL,
+		    d->nft, err, sizeof(err));
+		if (!d->cluster) {
+			log_err("%s", err);
+			return false;
+		}
+	}
 	return (d->ctl = control_start(d->base, d->cfg.control_socket, d->guard)) != NULL;
 }
 
@@ -724,6 +735,12 @@ cmd_serve(int argc, char **argv)
 	if (check) {
 		/* --check also loads the credential store: its errors count too. */
 		if (ok && !d.cfg.embedded) {
+			struct redis_url ru;
+			if (d.cfg.state_url[0] &&
+			    !redis_url_parse(d.cfg.state_url, &ru, err, sizeof(err))) {
+				fprintf(stderr, "%s: %s\n", d.cfg.source, err);
+				ok = false;
+			}
 			struct store *s = open_store(&d.cfg, NULL, err, sizeof(err));
 			if (!s) {
 				fprintf(stderr, "%s\n", err);
@@ -859,6 +876,7 @@ out:
 	if (d.guard)
 		guard_save_state(d.guard, time(NULL));
 	watchd_stop(d.watch);
+	cluster_stop(d.cluster);
 	nft_stop(d.nft);
 	control_stop(d.ctl);
 	http_server_stop(d.http);

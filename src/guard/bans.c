@@ -71,6 +71,8 @@ ban_reason_name(enum ban_reason r)
 		return "flood";
 	case BAN_MANUAL:
 		return "manual";
+	case BAN_SHARED:
+		return "shared";
 	}
 	return "?";
 }
@@ -78,7 +80,7 @@ ban_reason_name(enum ban_reason r)
 static bool
 reason_parse(struct slice s, enum ban_reason *r)
 {
-	for (int i = BAN_FAILURES; i <= BAN_MANUAL; i++)
+	for (int i = BAN_FAILURES; i <= BAN_SHARED; i++)
 		if (slice_eq_cstr(s, ban_reason_name((enum ban_reason)i))) {
 			*r = (enum ban_reason)i;
 			return true;
@@ -317,6 +319,13 @@ bans_unban(struct bans *b, const struct ipkey *k, time_t now)
 	if (b->hook)
 		b->hook(b->hook_arg, &x->i, false, now, "manual");
 	return true;
+}
+
+time_t
+bans_until(const struct bans *b, const struct ipkey *k, time_t now)
+{
+	const struct ban *x = ban_get((struct bans *)b, k, false);
+	return x && x->i.until > now ? x->i.until : 0;
 }
 
 bool

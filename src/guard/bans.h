@@ -30,7 +30,8 @@
 
 struct bans;
 
-enum ban_reason { BAN_FAILURES, BAN_FLOOD, BAN_MANUAL };
+/* BAN_SHARED: made by another node of the cluster ([global] state = redis://). */
+enum ban_reason { BAN_FAILURES, BAN_FLOOD, BAN_MANUAL, BAN_SHARED };
 
 struct ban_info {
 	struct ipkey addr;
@@ -51,6 +52,8 @@ void bans_set_hook(struct bans *b, bans_hook fn, void *arg);
 const char *ban_reason_name(enum ban_reason r);
 
 bool bans_ignored(const struct bans *b, const struct ipkey *k);
+/* When the ban of k ends, 0 if none is in force (no hit counted). */
+time_t bans_until(const struct bans *b, const struct ipkey *k, time_t now);
 /* In force now? Counts a hit when it is. */
 bool bans_check(struct bans *b, const struct ipkey *k, time_t now);
 /* One request before authentication; true if this one crossed the flood limit

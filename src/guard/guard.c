@@ -825,6 +825,16 @@ guard_ban(struct guard *g, const struct ipkey *k, unsigned seconds, time_t now,
 }
 
 bool
+guard_ban_shared(struct guard *g, const struct ipkey *k, time_t until, time_t now)
+{
+	if (!g->cfg->bans_enabled || bans_ignored(g->bans, k) || until <= now)
+		return false;
+	if (bans_until(g->bans, k, now) >= until)
+		return false; /* ours lasts as long already (or it is our own, echoed) */
+	return bans_ban(g->bans, k, (unsigned)(until - now), BAN_SHARED, now, NULL);
+}
+
+bool
 guard_unban(struct guard *g, const struct ipkey *k, time_t now)
 {
 	return bans_unban(g->bans, k, now);

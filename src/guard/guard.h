@@ -156,6 +156,9 @@ enum guard_ban_result { GUARD_BAN_OK, GUARD_BAN_IGNORED, GUARD_BAN_FAILED };
 enum guard_ban_result guard_ban(struct guard *g, const struct ipkey *k, unsigned seconds,
     time_t now, struct ban_info *out);
 bool guard_unban(struct guard *g, const struct ipkey *k, time_t now);
+/* A ban another node made, in force until until: applied unless ignoreip
+ * covers k or a ban of ours already lasts as long. */
+bool guard_ban_shared(struct guard *g, const struct ipkey *k, time_t until, time_t now);
 size_t guard_bans_list(struct guard *g, time_t now, struct ban_info *out, size_t max);
 
 /* Kernel enforcement (nftables): told of every ban started or lifted. */

@@ -1,0 +1,432 @@
+/* Shared bans in Redis: see redis.h. */
+#include "store/redis.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "core/log.h"
+#include "core/rand.h"
+#include "core/slice.h"
+
+#define RETRY_MS 1000
+#define CONNECT_TIMEOUT 5	/* s a connection may stay half-made */
+#define RESYNC_TICKS 5		/* retry ticks between two reads of the whole set */
+
+struct rstate {
+	struct redis_url url;
+	struct event_base *base;
+	struct rstate_hooks hooks;
+	redisAsyncContext *cmd, *sub;	/* NULL: not connected */
+	time_t cmd_started, sub_started;
+	bool up, cmd_ready;
+	time_t since;
+	char node[17];			/* ours, to skip our own messages */
+	char channel[48], key[48];
+	struct event *retry;
+	unsigned ticks;
+	unsigned long long published, received, outages;
+	bool closing;
+};
+
+bool
+redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errsz)
+{
+	const char *p = url, *at, *end;
+	memset(out, 0, sizeof(*out));
+	out->port = 6379;
+	if (strncmp(p, "redis://", 8) != 0) {
+		snprintf(err, errsz, "state: expected redis://host:port/db");
+		return false;
+	}
+	p += 8;
+	end = p + strcspn(p, "/");
+	if ((at = memchr(p, '@', (size_t)(end - p)))) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		size_t n = colon ? (size_t)(at - colon - 1) : (size_t)(at - p);
+		if (n >= sizeof(out->password)) {
+			snprintf(err, errsz, "state: password too long");
+			return false;
+		}
+		memcpy(out->password, colon ? colon + 1 : p, n);
+		if (colon && (size_t)(colon - p) >= sizeof(out->user)) {
+			snprintf(err, errsz, "state: user name too long");
+			return false;
+		}
+		if (colon)
+			memcpy(out->user, p, (size_t)(colon - p));
+		p = at + 1;
+	}
+	const char *hend, *portp = NULL;
+	if (*p == '[') {
+		if (!(hend = memchr(p, ']', (size_t)(end - p)))) {
+			snprintf(err, errsz, "state: '[' without ']'");
+			return false;
+		}
+		p++;
+		if (hend + 1 < end) {
+			if (hend[1] != ':') {
+				snprintf(err, errsz, "state: expected ':' after ']'");
+				return false;
+			}
+			portp = hend + 2;
+		}
+	} else {
+		hend = memchr(p, ':', (size_t)(end - p));
+		if (hend)
+			portp = hend + 1;
+		else
+			hend = end;
+	}
+	if (hend == p || (size_t)(hend - p) >= sizeof(out->host)) {
+		snprintf(err, errsz, "state: no host, or a host too long");
+		return false;
+	}
+	memcpy(out->host, p, (size_t)(hend - p));
+	uint64_t v;
+	if (portp && !slice_to_u64((struct slice){ portp, (size_t)(end - portp) }, 1, 65535, &v)) {
+		snprintf(err, errsz, "state: bad port");
+		return false;
+	}
+	if (portp)
+		out->port = (unsigned)v;
+	if (*end == '/' && end[1]) {
+		if (!slice_to_u64(slice_cstr(end + 1), 0, 1023, &v)) {
+			snprintf(err, errsz, "state: bad database number '%s'", end + 1);
+			return false;
+		}
+		out->db = (unsigned)v;
+	}
+	return true;
+}
+
+static void
+set_up(struct rstate *rs, bool up, const char *why)
+{
+	if (rs->up == up)
+		return;
+	rs->up = up;
+	rs->since = time(NULL);
+	if (up) {
+		log_notice("state: redis %s:%u/%u connected; bans are shared", rs->url.host,
+		    rs->url.port, rs->url.db);
+	} else {
+		rs->outages++;
+		log_err("state: redis %s:%u/%u unreachable (%s); going on with this node's own "
+		    "bans, retrying every second", rs->url.host, rs->url.port, rs->url.db, why);
+	}
+}
+
+/* Frees a connection without its callbacks reaching us. */
+static void
+drop(redisAsyncContext **c)
+{
+	if (*c) {
+		redisAsyncContext *x = *c;
+		*c = NULL;
+		x->data = NULL;
+		redisAsyncFree(x);
+	}
+}
+
+/* A reply that is an error, or none at all: the connection is no use. */
+static bool
+failed(struct rstate *rs, redisReply *r, const char *what)
+{
+	if (r && r->type != REDIS_REPLY_ERROR)
+		return false;
+	char why[256];
+	snprintf(why, sizeof(why), "%s: %s", what, r ? r->str : "no reply");
+	set_up(rs, false, why);
+	return true;
+}
+
+/* The bans in force in the set: each goes to the owner (who keeps the
+ * longest). True when the reply was one. */
+static bool
+take_bans(struct rstate *rs, redisReply *r)
+{
+	time_t now = time(NULL);
+
+	if (rs->closing || failed(rs, r, "ZRANGEBYSCORE") || r->type != REDIS_REPLY_ARRAY)
+		return false;
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		struct ipkey k;
+		uint64_t until;
+		redisReply *m = r->element[i], *s = r->element[i + 1];
+		if (m->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING ||
+		    !ipkey_parse((struct slice){ m->str, m->len }, &k) ||
+		    !slice_to_u64((struct slice){ s->str, s->len }, 0, UINT32_MAX * 2ull, &until))
+			continue;
+		if ((time_t)until > now)
+			rs->hooks.ban(rs->hooks.arg, &k, (time_t)until);
+	}
+	return true;
+}
+
+/* After (re)connecting: theirs to us, then ours to them. */
+static void
+on_reconciled(redisAsyncContext *c, void *reply, void *arg)
+{
+	struct rstate *rs = arg;
+	(void)c;
+	if (!take_bans(rs, reply))
+		return;
+	set_up(rs, true, NULL);
+	rs->hooks.up(rs->hooks.arg);
+}
+
+/*
+ * Every few seconds while up: a ban published while our subscription was
+ * being made again (both nodes reconnecting at once) is still learnt.
+ */
+static void
+on_resync(redisAsyncContext *c, void *reply, void *arg)
+{
+	(void)c;
+	take_bans(arg, reply);
+}
+
+static void
+on_checked(redisAsyncContext *c, void *reply, void *arg)
+{
+	(void)c;
+	struct rstate *rs = arg;
+	if (!rs->closing)
+		failed(rs, reply, "command");
+}
+
+static void
+on_cmd_connect(const redisAsyncContext *c, int status)
+{
+	struct rstate *rs = c->data;
+	if (!rs)
+		return;
+	if (status != REDIS_OK) {
+		rs->cmd = NULL; /* hiredis frees it */
+		set_up(rs, false, c->errstr);
+		return;
+	}
+	rs->cmd_ready = true;
+}
+
+static void
+on_cmd_disconnect(const redisAsyncContext *c, int status)
+{
+	struct rstate *rs = c->data;
+	(void)status;
+	if (!rs)
+		return;
+	rs->cmd = NULL;
+	rs->cmd_ready = false;
+	set_up(rs, false, c->errstr[0] ? c->errstr : "connection closed");
+}
+
+static void
+on_sub_connect(const redisAsyncContext *c, int status)
+{
+	struct rstate *rs = c->data;
+	if (rs && status != REDIS_OK) {
+		rs->sub = NULL;
+		set_up(rs, false, c->errstr);
+	}
+}
+
+static void
+on_sub_disconnect(const redisAsyncContext *c, int status)
+{
+	struct rstate *rs = c->data;
+	(void)status;
+	if (!rs)
+		return;
+	rs->sub = NULL;
+	set_up(rs, false, c->errstr[0] ? c->errstr : "connection closed");
+}
+
+/* "ban NODE ADDR UNTIL" or "unban NODE ADDR" from another node. */
+static void
+on_message(redisAsyncContext *c, void *reply, void *arg)
+{
+	struct rstate *rs = arg;
+	redisReply *r = reply;
+	char msg[160], *f[4], *save = NULL;
+	size_t nf = 0;
+	(void)c;
+
+	if (rs->closing || !r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(r->element[0]->str, "message") != 0 ||
+	    r->element[2]->type != REDIS_REPLY_STRING || r->element[2]->len >= sizeof(msg))
+		return;
+	memcpy(msg, r->element[2]->str, r->element[2]->len);
+	msg[r->element[2]->len] = '\0';
+	for (char *t = strtok_r(msg, " ", &save); t && nf < 4; t = strtok_r(NULL, " ", &save))
+		f[nf++] = t;
+	if (nf < 3 || strcmp(f[1], rs->node) == 0)
+		return; /* ours, echoed back */
+	struct ipkey k;
+	uint64_t until = 0;
+	if (!ipkey_parse(slice_cstr(f[2]), &k))
+		return;
+	if (strcmp(f[0], "ban") == 0 && nf == 4 &&
+	    slice_to_u64(slice_cstr(f[3]), 1, UINT32_MAX * 2ull, &until)) {
+		rs->received++;
+		rs->hooks.ban(rs->hooks.arg, &k, (time_t)until);
+	} else if (strcmp(f[0], "unban") == 0 && nf == 3) {
+		rs->received++;
+		rs->hooks.ban(rs->hooks.arg, &k, 0);
+	}
+}
+
+static redisAsyncContext *
+connect_one(struct rstate *rs, void (*on_conn)(const redisAsyncContext *, int),
+    void (*on_disc)(const redisAsyncContext *, int))
+{
+	redisAsyncContext *c = redisAsyncConnect(rs->url.host, (int)rs->url.port);
+	if (!c)
+		return NULL;
+	if (c->err) {
+		set_up(rs, false, c->errstr);
+		redisAsyncFree(c);
+		return NULL;
+	}
+	c->data = rs;
+	redisLibeventAttach(c, rs->base);
+	redisAsyncSetConnectCallback(c, on_conn);
+	redisAsyncSetDisconnectCallback(c, on_disc);
+	if (rs->url.user[0])
+		redisAsyncCommand(c, on_checked, rs, "AUTH %s %s", rs->url.user, rs->url.password);
+	else if (rs->url.password[0])
+		redisAsyncCommand(c, on_checked, rs, "AUTH %s", rs->url.password);
+	return c;
+}
+
+static void
+reconnect(struct rstate *rs)
+{
+	time_t now = time(NULL);
+
+	/* A connection neither made nor refused for this long is given up. */
+	if (rs->cmd && !rs->cmd_ready && now - rs->cmd_started > CONNECT_TIMEOUT) {
+		drop(&rs->cmd);
+		set_up(rs, false, "connect timed out");
+	}
+	if (!rs->sub && (rs->sub = connect_one(rs, on_sub_connect, on_sub_disconnect))) {
+		rs->sub_started = now;
+		redisAsyncCommand(rs->sub, on_message, rs, "SUBSCRIBE %s", rs->channel);
+	}
+	if (!rs->cmd && (rs->cmd = connect_one(rs, on_cmd_connect, on_cmd_disconnect))) {
+		rs->cmd_started = now;
+		rs->cmd_ready = false;
+		redisAsyncCommand(rs->cmd, on_checked, rs, "SELECT %u", rs->url.db);
+		redisAsyncCommand(rs->cmd, on_checked, rs, "ZREMRANGEBYSCORE %s -inf %lld", rs->key,
+		    (long long)now);
+		redisAsyncCommand(rs->cmd, on_reconciled, rs, "ZRANGEBYSCORE %s (%lld +inf WITHSCORES",
+		    rs->key, (long long)now);
+	}
+}
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct rstate *rs = arg;
+	(void)fd;
+	(void)what;
+	reconnect(rs);
+	if (rs->up && rs->cmd && ++rs->ticks % RESYNC_TICKS == 0)
+		redisAsyncCommand(rs->cmd, on_resync, rs, "ZRANGEBYSCORE %s (%lld +inf WITHSCORES",
+		    rs->key, (long long)time(NULL));
+}
+
+struct rstate *
+rstate_new(const char *url, struct event_base *base, const struct rstate_hooks *hooks,
+    char *err, size_t errsz)
+{
+	struct rstate *rs = calloc(1, sizeof(*rs));
+	uint8_t id[8];
+
+	if (!rs) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	if (!redis_url_parse(url, &rs->url, err, errsz))
+		goto bad;
+	rs->base = base;
+	rs->hooks = *hooks;
+	rs->since = time(NULL);
+	rand_bytes(id, sizeof(id));
+	hex_encode(id, sizeof(id), rs->node);
+	/* Channels are not per database in Redis: the number keeps clusters apart. */
+	snprintf(rs->channel, sizeof(rs->channel), "pbxguard:%u:bans", rs->url.db);
+	snprintf(rs->key, sizeof(rs->key), "pbxguard:bans");
+	struct timeval every = { RETRY_MS / 1000, (RETRY_MS % 1000) * 1000 };
+	if (!(rs->retry = event_new(base, -1, EV_PERSIST, on_retry, rs)) ||
+	    event_add(rs->retry, &every) < 0) {
+		snprintf(err, errsz, "out of memory");
+		goto bad;
+	}
+	reconnect(rs);
+	return rs;
+bad:
+	if (rs->retry)
+		event_free(rs->retry);
+	free(rs);
+	return NULL;
+}
+
+void
+rstate_free(struct rstate *rs)
+{
+	if (!rs)
+		return;
+	rs->closing = true;
+	drop(&rs->cmd);
+	drop(&rs->sub);
+	event_free(rs->retry);
+	free(rs);
+}
+
+void
+rstate_ban(struct rstate *rs, const struct ipkey *k, time_t until)
+{
+	char as[IPKEY_STRLEN], msg[160];
+	if (!rs->up || !rs->cmd)
+		return; /* the up hook sends it when Redis is back */
+	ipkey_str(k, as, sizeof(as));
+	snprintf(msg, sizeof(msg), "ban %s %s %lld", rs->node, as, (long long)until);
+	redisAsyncCommand(rs->cmd, on_checked, rs, "ZADD %s GT %lld %s", rs->key,
+	    (long long)until, as);
+	redisAsyncCommand(rs->cmd, on_checked, rs, "PUBLISH %s %s", rs->channel, msg);
+	rs->published++;
+}
+
+void
+rstate_unban(struct rstate *rs, const struct ipkey *k)
+{
+	char as[IPKEY_STRLEN], msg[160];
+	if (!rs->up || !rs->cmd)
+		return; /* lost: the others keep the ban until it ends (fail closed) */
+	ipkey_str(k, as, sizeof(as));
+	snprintf(msg, sizeof(msg), "unban %s %s", rs->node, as);
+	redisAsyncCommand(rs->cmd, on_checked, rs, "ZREM %s %s", rs->key, as);
+	redisAsyncCommand(rs->cmd, on_checked, rs, "PUBLISH %s %s", rs->channel, msg);
+	rs->published++;
+}
+
+void
+rstate_status(const struct rstate *rs, struct rstate_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->up = rs->up;
+	out->since = rs->since;
+	out->published = rs->published;
+	out->received = rs->received;
+	out->outages = rs->outages;
+	snprintf(out->where, sizeof(out->where), "%s:%u/%u", rs->url.host, rs->url.port,
+	    rs->url.db);
+}

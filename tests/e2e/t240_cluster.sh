@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Two pbxguard nodes, one Redis (state = redis://): a source that fails its
+# passwords on node A is dropped by node B within a second; manual bans and
+# unbans travel too; with Redis stopped both nodes keep working on their own
+# bans and say so, and a ban made during the outage reaches the other node
+# once Redis is back.
+. "$(dirname "$0")/lib.sh"
+command -v redis-server >/dev/null || { echo "skip: no redis-server"; exit 77; }
+RPORT=26240 PA=25241 PB=25242
+
+start_redis() {
+	redis-server --port $RPORT --bind 127.0.0.1 --save '' --appendonly no \
+		--dir "$T" >"$T/redis.log" 2>&1 &
+	REDIS_PID=$!
+	for _ in $(seq 1 50); do
+		redis-cli -p $RPORT ping >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "redis-server did not start: $(tail -3 "$T/redis.log")"
+}
+stop_redis() {
+	kill -TERM "$REDIS_PID" 2>/dev/null || true
+	wait "$REDIS_PID" 2>/dev/null || true
+}
+at_exit stop_redis
+start_redis
+
+make_userdb "$T/userdb" 3 u
+node_conf() { # $1 name, $2 port
+	mkdir -p "$T/$1"
+	cat >"$T/$1.conf" <<CONF
+[global]
+statedir = $T/$1
+state = redis://127.0.0.1:$RPORT/2
+[module::Authentication]
+auth-domains = example.org
+file-path = $T/userdb
+[bans]
+nftables = no
+maxretry = 3
+pike-limit = 0
+[sip]
+transports = udp:127.0.0.1:$2
+CONF
+}
+node_conf a $PA
+node_conf b $PB
+start_daemon "$T/a.conf"
+A_PID=$DAEMON_PID
+mv "$T/daemon.log" "$T/a.log"
+"$PBXGUARD" serve -c "$T/b.conf" >"$T/b.log" 2>&1 &
+B_PID=$!
+at_exit "kill -TERM $B_PID"
+for _ in $(seq 1 100); do grep -q "pbxguard ready" "$T/b.log" && break; sleep 0.05; done
+for n in a b; do
+	for _ in $(seq 1 50); do grep -q "bans are shared" "$T/$n.log" && break; sleep 0.1; done
+	grep -q "state: redis 127.0.0.1:$RPORT/2 connected; bans are shared" "$T/$n.log" ||
+		fail "node $n did not connect to redis: $(grep state "$T/$n.log")"
+done
+pass "both nodes connected to redis"
+
+bansof() { "$PBXGUARD" ctl -c "$T/$1.conf" bans list; }
+ping_from 127.0.0.66 $PB | grep -q "^SIP/2.0 200" || fail "B does not answer 127.0.0.66 before any ban"
+
+# Three wrong passwords at A: A bans, and B must drop the source within a second.
+for i in 1 2 3; do
+	sipp_once 127.0.0.66 u1 wrong $PA 403 || fail "wrong password $i at A not refused"
+done
+start=$(date +%s%N)
+for _ in $(seq 1 100); do bansof a | grep -q "^127.0.0.66 " && break; sleep 0.01; done
+bansof a | grep -q "^127.0.0.66 .* failures" || fail "A did not ban 127.0.0.66: $(bansof a)"
+t0=$(date +%s%N)
+while ! bansof b | grep -q "^127.0.0.66 .* shared"; do
+	[ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 1000 ] || fail "B has no ban of 127.0.0.66 a second after A's: $(bansof b)"
+	sleep 0.01
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ -z "$(WAIT=0.5 ping_from 127.0.0.66 $PB)" ] || fail "B still answers 127.0.0.66"
+ping_from 127.0.0.67 $PB | grep -q "^SIP/2.0 200" || fail "B does not answer a clean source"
+pass "a ban made on A (3 wrong passwords) drops 127.0.0.66 on B after $ms ms; others still answered"
+
+# Manual ban on B, unban on A: both travel.
+ctl_b() { "$PBXGUARD" ctl -c "$T/b.conf" "$@"; }
+ctl_b bans ban 127.0.0.70 1h >/dev/null
+for _ in $(seq 1 100); do bansof a | grep -q "^127.0.0.70 " && break; sleep 0.01; done
+bansof a | grep -q "^127.0.0.70 .* shared" || fail "A did not get B's manual ban"
+"$PBXGUARD" ctl -c "$T/a.conf" bans unban 127.0.0.70 >/dev/null
+for _ in $(seq 1 100); do bansof b | grep -q "^127.0.0.70 " || break; sleep 0.01; done
+bansof b | grep -q "^127.0.0.70 " && fail "B kept 127.0.0.70 after A's unban"
+pass "a manual ban on B reaches A; A's unban reaches B"
+
+# Redis stops: both nodes say so, keep answering and keep their own bans.
+stop_redis
+for n in a b; do
+	for _ in $(seq 1 50); do grep -q "unreachable" "$T/$n.log" && break; sleep 0.1; done
+	grep -q "state: redis 127.0.0.1:$RPORT/2 unreachable" "$T/$n.log" ||
+		fail "node $n did not notice redis going away"
+done
+ping_from 127.0.0.68 $PA | grep -q "^SIP/2.0 200" || fail "A stopped answering without redis"
+[ -z "$(WAIT=0.5 ping_from 127.0.0.66 $PB)" ] || fail "B let 127.0.0.66 in without redis"
+ctl_b bans ban 127.0.0.71 1h >/dev/null
+bansof a | grep -q "^127.0.0.71 " && fail "A has a ban it cannot have heard of"
+pass "redis down: both nodes log it, answer, keep their bans"
+start_redis
+for _ in $(seq 1 100); do bansof a | grep -q "^127.0.0.71 " && break; sleep 0.1; done
+bansof a | grep -q "^127.0.0.71 .* shared" || fail "B's ban from the outage did not reach A: $(bansof a)"
+grep -q "state: 1 ban of this node shared\|state: [0-9]* bans of this node shared" "$T/b.log" ||
+	fail "B did not say it shared its bans again"
+pass "redis back: the ban B made meanwhile reaches A"
+
+kill -TERM $B_PID
+wait $B_PID || fail "B exited with $?"
+grep -qE "AddressSanitizer|runtime error:" "$T/b.log" && fail "sanitizer report in B's log"
+mv "$T/a.log" "$T/daemon.log"
+stop_daemon
+pass "both nodes stopped cleanly"
