@@ -501,6 +501,17 @@ hook_http_state(void *arg, struct json *j)
 		json_listener(j, "HTTP", &c->http.proxy, "web GUI (proxy)", "configured");
 	if (d->iax && c->iax2.has_upstream)
 		json_listener(j, "IAX2", &c->iax2.upstream, "PBX", "configured");
+	if (d->cluster) {
+		/* Shared state: its live state, shown with the upstreams on the page. */
+		struct rstate_status rs;
+		rstate_status(cluster_state(d->cluster), &rs);
+		json_obj(j, NULL);
+		json_cstr(j, "service", "state");
+		json_cstr(j, "address", rs.where);
+		json_cstr(j, "kind", "Redis (shared bans)");
+		json_cstr(j, "state", rs.up ? "up" : "unreachable: this node's own bans only");
+		json_end_obj(j);
+	}
 	json_end_arr(j);
 	json_arr(j, "certificates");
 	json_cert(j, "SIP", c->tls_cert, d->tls);
@@ -531,6 +542,28 @@ hook_http_metrics(void *arg, struct dbuf *b)
 	prom_family(b, "pbxguard_sip_dropped_total", "counter",
 	    "SIP packets dropped before parsing (bans, ACLs, floods).");
 	prom_sample(b, "pbxguard_sip_dropped_total", NULL, (double)d->sip.n_dropped);
+	prom_family(b, "pbxguard_sip_store_waits_total", "counter",
+	    "SIP requests that waited for the credential store (an SQL lookup).");
+	prom_sample(b, "pbxguard_sip_store_waits_total", NULL, (double)d->sip.n_parked);
+	prom_family(b, "pbxguard_sip_store_unavailable_total", "counter",
+	    "SIP requests answered 503 because the credential store could not answer.");
+	prom_sample(b, "pbxguard_sip_store_unavailable_total", NULL, (double)d->sip.n_unavailable);
+	if (d->cluster) {
+		struct rstate_status rs;
+		rstate_status(cluster_state(d->cluster), &rs);
+		prom_family(b, "pbxguard_state_up", "gauge",
+		    "1 when the shared state (Redis) is reachable.");
+		prom_sample(b, "pbxguard_state_up", NULL, rs.up);
+		prom_family(b, "pbxguard_state_outages_total", "counter",
+		    "Times the shared state became unreachable.");
+		prom_sample(b, "pbxguard_state_outages_total", NULL, (double)rs.outages);
+		prom_family(b, "pbxguard_state_bans_total", "counter",
+		    "Bans and unbans sent to and received from the other nodes.");
+		prom_sample(b, "pbxguard_state_bans_total", (const char *const[]){ "direction",
+		    "sent", NULL }, (double)rs.published);
+		prom_sample(b, "pbxguard_state_bans_total", (const char *const[]){ "direction",
+		    "received", NULL }, (double)rs.received);
+	}
 	prom_family(b, "pbxguard_registered_aors", "gauge", "Addresses of record with a binding.");
 	prom_sample(b, "pbxguard_registered_aors", (const char *const[]){ "protocol", "SIP", NULL },
 	    (double)registrar_count(d->sip.reg));

@@ -45,6 +45,14 @@ CONF
 }
 node_conf a $PA
 node_conf b $PB
+# Node A has the admin page: what it says of the shared state.
+htpasswd -bcB "$T/passwords" admin 'Cluster-admin-pw' 2>/dev/null
+cat >>"$T/a.conf" <<CONF
+[http]
+listen = https:127.0.0.1:25243
+AuthUserFile = $T/passwords
+CONF
+web() { curl -sk -u admin:Cluster-admin-pw "https://127.0.0.1:25243$1"; }
 start_daemon "$T/a.conf"
 A_PID=$DAEMON_PID
 mv "$T/daemon.log" "$T/a.log"
@@ -57,7 +65,10 @@ for n in a b; do
 	grep -q "state: redis 127.0.0.1:$RPORT/2 connected; bans are shared" "$T/$n.log" ||
 		fail "node $n did not connect to redis: $(grep state "$T/$n.log")"
 done
-pass "both nodes connected to redis"
+web /metrics | grep -q '^pbxguard_state_up 1$' || fail "metrics: $(web /metrics | grep state_)"
+web /pbxguard/api/state | grep -q '"service":"state","address":"127.0.0.1:'$RPORT'/2","kind":"Redis (shared bans)","state":"up"' ||
+	fail "api/state: $(web /pbxguard/api/state | head -c 600)"
+pass "both nodes connected to redis; A's metrics and admin page say it is up"
 
 bansof() { "$PBXGUARD" ctl -c "$T/$1.conf" bans list; }
 ping_from 127.0.0.66 $PB | grep -q "^SIP/2.0 200" || fail "B does not answer 127.0.0.66 before any ban"
@@ -97,10 +108,13 @@ for n in a b; do
 		fail "node $n did not notice redis going away"
 done
 ping_from 127.0.0.68 $PA | grep -q "^SIP/2.0 200" || fail "A stopped answering without redis"
+web /metrics | grep -q '^pbxguard_state_up 0$' || fail "metrics while redis is down: $(web /metrics | grep state_)"
+web /pbxguard/api/state | grep -q '"state":"unreachable: this node' || fail "api/state while redis is down"
+web /metrics | grep -q '^pbxguard_state_outages_total 1$' || fail "outage not counted"
 [ -z "$(WAIT=0.5 ping_from 127.0.0.66 $PB)" ] || fail "B let 127.0.0.66 in without redis"
 ctl_b bans ban 127.0.0.71 1h >/dev/null
 bansof a | grep -q "^127.0.0.71 " && fail "A has a ban it cannot have heard of"
-pass "redis down: both nodes log it, answer, keep their bans"
+pass "redis down: both nodes log it (A's metrics and page too), answer, keep their bans"
 start_redis
 for _ in $(seq 1 100); do bansof a | grep -q "^127.0.0.71 " && break; sleep 0.1; done
 bansof a | grep -q "^127.0.0.71 .* shared" || fail "B's ban from the outage did not reach A: $(bansof a)"
