@@ -36,7 +36,7 @@ struct sip_parked {
 	struct sip_flow flow;
 	struct addr local;
 	const char *transport;
-	bool stream, has_flow;
+	bool stream;
 	int acl;
 	struct tls_subjects *peer;
 	int64_t at_ms;
