@@ -17,6 +17,7 @@
 #include "ami/perm.h"
 #include "ami/relay.h"
 #include "ami/upstream.h"
+#include "core/clock.h"
 #include "core/listen.h"
 #include "core/log.h"
 #include "core/secevent.h"
@@ -57,14 +58,6 @@ struct ami_server {
 	struct ami_conn *conns;
 	uint64_t next_id;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 ami_looks_like_tls(const unsigned char *p, size_t n)

@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "core/cidr.h"
+#include "core/clock.h"
 #include "core/listen.h"
 #include "core/log.h"
 
@@ -70,14 +71,6 @@ static const char *
 tp_name(enum transport_proto p)
 {
 	return p == TP_UDP ? "UDP" : p == TP_TCP ? "TCP" : "TLS";
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Arms the one timer for the proxy's earliest transaction deadline. */

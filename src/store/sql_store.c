@@ -20,6 +20,7 @@
 
 #include <openssl/crypto.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/rand.h"
@@ -80,14 +81,6 @@ struct job {
 	const char *why;		/* of the last refused row */
 	char err[256];
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the cache ---------------------------------------------------------- */
 
