@@ -52,9 +52,8 @@ parse_opts(const char *conninfo, char *file, size_t filesz, int *timeout_ms, cha
 				return false;
 			}
 		} else if (strcmp(k, "timeout") == 0) {
-			char *end;
-			long t = strtol(v, &end, 10);
-			if (!*v || *end || t < 0 || t > 3600) {
+			uint64_t t;
+			if (!slice_to_u64(slice_cstr(v), 0, 3600, &t)) {
 				snprintf(err, errsz, "soci-connection-string: timeout: expected seconds");
 				return false;
 			}

@@ -41,9 +41,8 @@ static bool
 parse_uint(const char *key, const char *v, unsigned max, unsigned *out, char *err,
     size_t errsz)
 {
-	char *end;
-	unsigned long n = strtoul(v, &end, 10);
-	if (!*v || *end || n > max) {
+	uint64_t n;
+	if (!slice_to_u64(slice_cstr(v), 0, max, &n)) {
 		snprintf(err, errsz, "soci-connection-string: %s: expected a number up to %u", key,
 		    max);
 		return false;

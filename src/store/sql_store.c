@@ -286,8 +286,11 @@ job_done(void *arg)
 		log_warn("%s: %u of %u rows for one account refused: %s", st->drv->name,
 		    j->bad_rows, j->rows, j->why);
 	if (j->result == E_ERROR && !st->down) {
+		/* Engines quote the bound values in some errors: those came off the wire. */
+		char esc[LOG_ESCAPED_SIZE(256)];
 		st->down = true;
-		log_err("%s; SIP requests get 503 until it answers", j->err);
+		log_err("%s; SIP requests get 503 until it answers",
+		    log_escape(slice_cstr(j->err), esc, sizeof(esc)));
 	} else if (j->result != E_ERROR && st->down) {
 		st->down = false;
 		log_notice("%s: answering again", st->drv->name);
