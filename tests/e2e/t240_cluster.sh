@@ -52,7 +52,10 @@ cat >>"$T/a.conf" <<CONF
 listen = https:127.0.0.1:25243
 AuthUserFile = $T/passwords
 CONF
-web() { curl -sk -u admin:Cluster-admin-pw "https://127.0.0.1:25243$1"; }
+# Whole answers into a file first: grep -q stopping early would make curl fail
+# on a closed pipe, and pipefail would count that.
+web() { curl -sk -u admin:Cluster-admin-pw -o "$T/web.out" "https://127.0.0.1:25243$1"; cat "$T/web.out"; }
+seen() { web "$1" >/dev/null; grep -q -- "$2" "$T/web.out"; }
 start_daemon "$T/a.conf"
 A_PID=$DAEMON_PID
 mv "$T/daemon.log" "$T/a.log"
@@ -65,9 +68,9 @@ for n in a b; do
 	grep -q "state: redis 127.0.0.1:$RPORT/2 connected; bans are shared" "$T/$n.log" ||
 		fail "node $n did not connect to redis: $(grep state "$T/$n.log")"
 done
-web /metrics | grep -q '^pbxguard_state_up 1$' || fail "metrics: $(web /metrics | grep state_)"
-web /pbxguard/api/state | grep -q '"service":"state","address":"127.0.0.1:'$RPORT'/2","kind":"Redis (shared bans)","state":"up"' ||
-	fail "api/state: $(web /pbxguard/api/state | head -c 600)"
+seen /metrics '^pbxguard_state_up 1$' || fail "metrics: $(grep state_ "$T/web.out")"
+seen /pbxguard/api/state '"service":"state","address":"127.0.0.1:'$RPORT'/2","kind":"Redis (shared bans)","state":"up"' ||
+	fail "api/state: $(head -c 600 "$T/web.out")"
 pass "both nodes connected to redis; A's metrics and admin page say it is up"
 
 bansof() { "$PBXGUARD" ctl -c "$T/$1.conf" bans list; }
@@ -108,9 +111,9 @@ for n in a b; do
 		fail "node $n did not notice redis going away"
 done
 ping_from 127.0.0.68 $PA | grep -q "^SIP/2.0 200" || fail "A stopped answering without redis"
-web /metrics | grep -q '^pbxguard_state_up 0$' || fail "metrics while redis is down: $(web /metrics | grep state_)"
-web /pbxguard/api/state | grep -q '"state":"unreachable: this node' || fail "api/state while redis is down"
-web /metrics | grep -q '^pbxguard_state_outages_total 1$' || fail "outage not counted"
+seen /metrics '^pbxguard_state_up 0$' || fail "metrics while redis is down: $(grep state_ "$T/web.out")"
+seen /metrics '^pbxguard_state_outages_total 1$' || fail "outage not counted"
+seen /pbxguard/api/state '"state":"unreachable: this node' || fail "api/state while redis is down"
 [ -z "$(WAIT=0.5 ping_from 127.0.0.66 $PB)" ] || fail "B let 127.0.0.66 in without redis"
 ctl_b bans ban 127.0.0.71 1h >/dev/null
 bansof a | grep -q "^127.0.0.71 " && fail "A has a ban it cannot have heard of"
