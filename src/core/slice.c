@@ -126,6 +126,43 @@ slice_to_u64(struct slice s, uint64_t min, uint64_t max, uint64_t *out)
 }
 
 bool
+slice_pct_decode(struct slice s, char *dst, size_t dstsz, const char **bad)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < s.n; i++) {
+		if (o + 1 >= dstsz) {
+			if (bad)
+				*bad = s.p + i;
+			return false;
+		}
+		if (s.p[i] != '%') {
+			dst[o++] = s.p[i];
+			continue;
+		}
+		int h = -1, l = -1;
+		if (i + 2 < s.n) { /* needs two more characters */
+			h = hex_digit(s.p[i + 1]);
+			l = hex_digit(s.p[i + 2]);
+		}
+		if (h < 0 || l < 0 || (h == 0 && l == 0)) {
+			if (bad)
+				*bad = s.p + i;
+			return false;
+		}
+		dst[o++] = (char)(h << 4 | l);
+		i += 2;
+	}
+	if (o >= dstsz) { /* dstsz 0 */
+		if (bad)
+			*bad = s.p + s.n;
+		return false;
+	}
+	dst[o] = '\0';
+	return true;
+}
+
+bool
 slice_copy_lower(struct slice s, char *dst, size_t dstsz)
 {
 	if (!slice_copy(s, dst, dstsz))

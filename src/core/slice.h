@@ -43,6 +43,13 @@ bool slice_copy(struct slice s, char *dst, size_t dstsz);
 /* malloc'd NUL-terminated copy, or NULL. */
 char *slice_dup(struct slice s);
 
+/*
+ * %XX-decodes s into dst, NUL-terminated. False on a bad escape, on %00
+ * (it would cut a C string) or when it does not fit; *bad (if not NULL)
+ * then points at the offending byte of s, or at its end.
+ */
+bool slice_pct_decode(struct slice s, char *dst, size_t dstsz, const char **bad);
+
 /* Lower-cased (ASCII) copy, NUL-terminated; false if it does not fit. */
 bool slice_copy_lower(struct slice s, char *dst, size_t dstsz);
 

@@ -206,12 +206,32 @@ guard_realm(const struct guard *g, struct slice domain, char *buf, size_t bufsz)
 	return SLICE_NULL;
 }
 
+/*
+ * Every store is asked for the From user %XX-decoded (RFC 3261 19.1.4: a
+ * URI's user compares unescaped; Flexisip decodes :id the same way). A bad
+ * escape or %00 is no account's name: NOT_FOUND without asking.
+ */
+static enum store_result
+lookup(struct guard *g, struct slice user, struct slice domain, struct slice realm,
+    struct slice authid, struct account *out)
+{
+	char name[ACCOUNT_USERID_MAX * 2];
+
+	if (!slice_pct_decode(user, name, sizeof(name), NULL)) {
+		memset(out, 0, sizeof(*out));
+		return STORE_NOT_FOUND;
+	}
+	struct store_query q = { slice_cstr(name), domain, realm, authid.p ? authid :
+		slice_cstr(name) };
+	return store_query(g->store, &q, out);
+}
+
 bool
 guard_account_known(struct guard *g, struct slice user, struct slice domain)
 {
 	struct account acct;
 	/* Routing only (404 or 480): a store that cannot say counts as known. */
-	enum store_result r = store_lookup(g->store, user, domain, &acct);
+	enum store_result r = lookup(g, user, domain, domain, SLICE_NULL, &acct);
 	account_wipe(&acct);
 	return r != STORE_NOT_FOUND;
 }
@@ -376,14 +396,14 @@ pick_proof(const struct guard_auth_request *rq, struct slice realm,
 }
 
 /* The name the credentials for our realm carry (Flexisip's :authid), or
- * the From user when there are none yet. */
+ * NULL (the From user) when there are none yet. */
 static struct slice
 proof_name(const struct guard_auth_request *rq, struct slice realm)
 {
 	for (size_t i = 0; i < rq->nproofs; i++)
 		if (slice_eq(rq->proofs[i].realm, realm) && rq->proofs[i].username.n)
 			return rq->proofs[i].username;
-	return rq->user;
+	return SLICE_NULL;
 }
 
 /* Field checks shared by every algorithm; NULL if fine, else the reason. */
@@ -446,7 +466,8 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 			 * group and lock apply as they do to a password. */
 			struct account ca;
 			const char *policy = NULL;
-			enum store_result sr = store_lookup(g->store, rq->user, rq->domain, &ca);
+			enum store_result sr = lookup(g, rq->user, rq->domain, rq->domain, SLICE_NULL,
+			    &ca);
 			if (sr == STORE_PENDING || sr == STORE_UNAVAILABLE) {
 				/* The account's ACL is not known yet: no decision without it. */
 				v->outcome = sr == STORE_PENDING ? GUARD_PENDING : GUARD_UNAVAILABLE;
@@ -491,8 +512,7 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 		return;
 	}
 
-	struct store_query sq = { rq->user, rq->domain, realm, proof_name(rq, realm) };
-	switch (store_query(g->store, &sq, &acct)) {
+	switch (lookup(g, rq->user, rq->domain, realm, proof_name(rq, realm), &acct)) {
 	case STORE_FOUND:
 		known = true;
 		break;

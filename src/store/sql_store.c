@@ -147,24 +147,6 @@ make_room(struct sql_store *st)
 	return st->nentries < SQL_CACHE_MAX;
 }
 
-/* %XX in the From user, as Flexisip unescapes :id. */
-static size_t
-unescape(struct slice in, char *out, size_t outsz)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < in.n && n < outsz; i++) {
-		int hi, lo;
-		if (in.p[i] == '%' && i + 2 < in.n && (hi = hex_digit(in.p[i + 1])) >= 0 &&
-		    (lo = hex_digit(in.p[i + 2])) >= 0) {
-			out[n++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			out[n++] = in.p[i];
-		}
-	}
-	return n;
-}
-
 /* ---- the workers' side -------------------------------------------------- */
 
 static struct sql_conn *
@@ -315,14 +297,12 @@ sql_lookup(void *impl, const struct store_query *q, struct account *out)
 	for (int p = 0; p < SQL_NPARAMS; p++) {
 		part[p][0] = k;
 		if (st->q.uses[p] || p == SQL_P_ID) {
-			if (src[p].n > 255)
+			if (src[p].n > 255 || memchr(src[p].p, '\0', src[p].n))
 				return STORE_NOT_FOUND; /* no account has such a name */
-			k += p == SQL_P_ID ? unescape(src[p], key + k, 255)
-			    : (memcpy(key + k, src[p].p, src[p].n), src[p].n);
+			memcpy(key + k, src[p].p, src[p].n);
+			k += src[p].n;
 		}
 		part[p][1] = k - part[p][0];
-		if (memchr(key + part[p][0], '\0', part[p][1]))
-			return STORE_NOT_FOUND; /* %00, or a NUL byte: no account's name */
 		key[k++] = '\0';
 	}
 	uint64_t h = slice_hash_final(slice_hash(SLICE_HASH_INIT(st->seed),

@@ -40,31 +40,15 @@ static char *
 unescape(struct slice s, const char **bad)
 {
 	char *out = malloc(s.n + 1);
-	size_t o = 0;
 
 	if (!out) {
 		*bad = s.p;
 		return NULL;
 	}
-	for (size_t i = 0; i < s.n; i++) {
-		if (s.p[i] != '%') {
-			out[o++] = s.p[i];
-			continue;
-		}
-		int h = -1, l = -1;
-		if (i + 2 < s.n) { /* needs two more characters */
-			h = hex_digit(s.p[i + 1]);
-			l = hex_digit(s.p[i + 2]);
-		}
-		if (h < 0 || l < 0 || (h == 0 && l == 0)) { /* %00 would cut a C string */
-			*bad = s.p + i;
-			free(out);
-			return NULL;
-		}
-		out[o++] = (char)(h << 4 | l);
-		i += 2;
+	if (!slice_pct_decode(s, out, s.n + 1, bad)) {
+		free(out);
+		return NULL;
 	}
-	out[o] = '\0';
 	return out;
 }
 

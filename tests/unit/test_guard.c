@@ -268,6 +268,28 @@ test_domain_patterns(void **state)
 	cfg.auth_domains[0] = saved;
 }
 
+/* The From user is %XX-decoded before any store is asked (RFC 3261
+ * 19.1.4); a bad escape or %00 names nobody. */
+static void
+test_from_user_unescaped(void **state)
+{
+	(void)state;
+	assert_true(guard_account_known(g, S("user1"), S("example.org")));
+	assert_true(guard_account_known(g, S("%75ser1"), S("example.org")));
+	assert_true(guard_account_known(g, S("user%31"), S("example.org")));
+	assert_false(guard_account_known(g, S("user%00"), S("example.org")));
+	assert_false(guard_account_known(g, S("user%3"), S("example.org")));
+	assert_false(guard_account_known(g, S("user%zz1"), S("example.org")));
+	/* user2 stores an MD5 A1 only: its challenge, asked as %75ser2, offers MD5 only. */
+	struct guard_verdict v;
+	struct guard_auth_request rq = { .user = S("%75ser2"), .domain = S("example.org"),
+		.method = S("REGISTER"), .now = 1000000 };
+	guard_authenticate(g, &rq, &v);
+	assert_int_equal(v.outcome, GUARD_CHALLENGE);
+	assert_int_equal(v.ch.nalgs, 1);
+	assert_int_equal(v.ch.algs[0].algo, DIGEST_MD5);
+}
+
 int
 main(void)
 {
@@ -279,6 +301,7 @@ main(void)
 		cmocka_unit_test(test_strongest_is_verified_no_fallback),
 		cmocka_unit_test(test_malformed_is_a_verdict_like_any_other),
 		cmocka_unit_test(test_domain_patterns),
+		cmocka_unit_test(test_from_user_unescaped),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -105,6 +105,31 @@ test_log_escape(void **state)
 	assert_null(strchr(small, '"'));
 }
 
+static void
+test_pct_decode(void **state)
+{
+	(void)state;
+	char out[16];
+	const char *bad = NULL;
+	struct slice in = S("a%20b%2Fc");
+	assert_true(slice_pct_decode(in, out, sizeof(out), &bad));
+	assert_string_equal(out, "a b/c");
+	assert_true(slice_pct_decode(S(""), out, sizeof(out), NULL));
+	assert_string_equal(out, "");
+	static const char *const refused[] = { "a%", "a%2", "a%zz", "%00x", "a%0G" };
+	for (size_t i = 0; i < 5; i++) {
+		in = S(refused[i]);
+		bad = NULL;
+		assert_false(slice_pct_decode(in, out, sizeof(out), &bad));
+		assert_ptr_equal(bad, in.p + 1 + (i == 3 ? -1 : 0));
+	}
+	/* Room for the NUL too: 15 characters fit 16 bytes, 16 do not. */
+	assert_true(slice_pct_decode(S("123456789012345"), out, sizeof(out), NULL));
+	assert_false(slice_pct_decode(S("1234567890123456"), out, sizeof(out), NULL));
+	assert_true(slice_pct_decode(S("12345678901234%41"), out, sizeof(out), NULL));
+	assert_false(slice_pct_decode(S("x"), out, 0, NULL));
+}
+
 int
 main(void)
 {
@@ -114,6 +139,7 @@ main(void)
 		cmocka_unit_test(test_ct_hex),
 		cmocka_unit_test(test_lower_hex_hash),
 		cmocka_unit_test(test_log_escape),
+		cmocka_unit_test(test_pct_decode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
