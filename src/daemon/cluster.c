@@ -1,7 +1,6 @@
 #include "daemon/cluster.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/log.h"
 
@@ -14,16 +13,17 @@ struct cluster {
 };
 
 static void
-on_local_ban(void *arg, const struct ban_info *bi, bool added, time_t now, const char *why)
+on_local_ban(void *arg, const struct ban_info *bi, enum ban_change what, time_t now,
+    const char *why)
 {
 	struct cluster *c = arg;
 	if (c->next)
-		c->next(c->next_arg, bi, added, now, why);
+		c->next(c->next_arg, bi, what, now, why);
 	if (c->applying)
 		return;
-	if (added && bi->reason != BAN_SHARED)
+	if (what == BAN_STARTED && bi->reason != BAN_SHARED)
 		rstate_ban(c->rs, &bi->addr, bi->until);
-	else if (!added && strcmp(why, "manual") == 0)
+	else if (what == BAN_LIFTED)
 		rstate_unban(c->rs, &bi->addr); /* an expiry needs no word: the set has it */
 }
 

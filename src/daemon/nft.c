@@ -152,7 +152,8 @@ fail:
 }
 
 void
-nft_on_ban(void *arg, const struct ban_info *bi, bool added, time_t now, const char *why)
+nft_on_ban(void *arg, const struct ban_info *bi, enum ban_change what, time_t now,
+    const char *why)
 {
 	struct nft *n = arg;
 	char cmd[256], as[IPKEY_STRLEN], err[512];
@@ -164,7 +165,7 @@ nft_on_ban(void *arg, const struct ban_info *bi, bool added, time_t now, const c
 	snprintf(cmd, sizeof(cmd), "delete element inet pbxguard %s { %s }", set_of(&bi->addr),
 	    as);
 	run(n->ctx, cmd, NULL, 0);
-	if (!added || bi->until <= now)
+	if (what != BAN_STARTED || bi->until <= now)
 		return;
 	snprintf(cmd, sizeof(cmd), "add element inet pbxguard %s { %s timeout %llds }",
 	    set_of(&bi->addr), as, (long long)(bi->until - now));

@@ -32,7 +32,8 @@ struct nft;
 struct nft *nft_start(const struct config *cfg, const struct ban_info *bans, size_t nbans,
     time_t now, bool *fatal);
 /* A bans_hook: adds or removes the element. */
-void nft_on_ban(void *arg, const struct ban_info *bi, bool added, time_t now, const char *why);
+void nft_on_ban(void *arg, const struct ban_info *bi, enum ban_change what, time_t now,
+    const char *why);
 /* Deletes the table, unless nftables-on-exit = keep. */
 void nft_stop(struct nft *n);
 

@@ -304,7 +304,7 @@ bans_ban(struct bans *b, const struct ipkey *k, unsigned seconds, enum ban_reaso
 	if (out)
 		*out = x->i;
 	if (b->hook)
-		b->hook(b->hook_arg, &x->i, true, now, ban_reason_name(r));
+		b->hook(b->hook_arg, &x->i, BAN_STARTED, now, ban_reason_name(r));
 	return true;
 }
 
@@ -317,7 +317,7 @@ bans_unban(struct bans *b, const struct ipkey *k, time_t now)
 	x->i.until = 0;
 	b->dirty = true;
 	if (b->hook)
-		b->hook(b->hook_arg, &x->i, false, now, "manual");
+		b->hook(b->hook_arg, &x->i, BAN_LIFTED, now, "manual");
 	return true;
 }
 
@@ -369,7 +369,7 @@ bans_sweep(struct bans *b, time_t now)
 				x->i.until = 0;
 				b->dirty = true;
 				if (b->hook)
-					b->hook(b->hook_arg, &x->i, false, was, "expired");
+					b->hook(b->hook_arg, &x->i, BAN_EXPIRED, was, "expired");
 			} else if (x->i.until > now &&
 			    (b->next_expiry == 0 || x->i.until < b->next_expiry)) {
 				b->next_expiry = x->i.until;

@@ -42,9 +42,12 @@ struct ban_info {
 	uint64_t hits;		/* packets/connections dropped in userspace */
 };
 
-/* added: a ban started (until - now seconds); else it was lifted or expired. */
-typedef void (*bans_hook)(void *arg, const struct ban_info *bi, bool added, time_t now,
-    const char *why);
+/* What happened to a ban: started (until - now seconds), lifted by hand
+ * (bans_unban), or ended by its time. */
+enum ban_change { BAN_STARTED, BAN_LIFTED, BAN_EXPIRED };
+/* why: for logs only (the reason's name, "manual", "expired"). */
+typedef void (*bans_hook)(void *arg, const struct ban_info *bi, enum ban_change what,
+    time_t now, const char *why);
 
 struct bans *bans_new(const struct config *cfg);
 void bans_free(struct bans *b);

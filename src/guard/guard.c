@@ -44,8 +44,9 @@ static const char *const service_names[GUARD_NSERVICES] = { "SIP", "AMI", "HTTP"
 
 /* Every ban started or lifted: a log line, a security event, the kernel. */
 static void
-on_ban(void *arg, const struct ban_info *bi, bool added, time_t now, const char *why)
+on_ban(void *arg, const struct ban_info *bi, enum ban_change what, time_t now, const char *why)
 {
+	bool added = what == BAN_STARTED;
 	struct guard *g = arg;
 	char as[IPKEY_STRLEN];
 	struct addr a;
@@ -66,7 +67,7 @@ on_ban(void *arg, const struct ban_info *bi, bool added, time_t now, const char 
 	};
 	secevent_emit(&ev);
 	if (g->enforcer)
-		g->enforcer(g->enforcer_arg, bi, added, now, why);
+		g->enforcer(g->enforcer_arg, bi, what, now, why);
 }
 
 struct guard *

@@ -136,14 +136,16 @@ test_acl_last_match_wins(void **state)
 static struct config cfg;
 static int nadded, nlifted;
 static struct ban_info last;
+static enum ban_change last_what;
 
 static void
-hook(void *arg, const struct ban_info *bi, bool added, time_t now, const char *why)
+hook(void *arg, const struct ban_info *bi, enum ban_change what, time_t now, const char *why)
 {
 	(void)arg;
 	(void)now;
 	(void)why;
-	if (added)
+	last_what = what;
+	if (what == BAN_STARTED)
 		nadded++;
 	else
 		nlifted++;
@@ -203,6 +205,7 @@ test_ban_after_maxretry_within_findtime(void **state)
 	assert_false(bans_check(b, &a, t + 182));
 	bans_sweep(b, t + 182);
 	assert_int_equal(nlifted, 1);
+	assert_int_equal(last_what, BAN_EXPIRED);
 	struct ban_info bi[4];
 	assert_int_equal(bans_list(b, t + 182, bi, 4), 0);
 	bans_free(b);
@@ -273,6 +276,7 @@ test_pike_and_ignore(void **state)
 
 	/* Manual unban lifts it at once. */
 	assert_true(bans_unban(b, &a, t + 3));
+	assert_int_equal(last_what, BAN_LIFTED); /* by hand: the cluster tells the others */
 	assert_false(bans_check(b, &a, t + 3));
 	assert_false(bans_unban(b, &a, t + 3));
 	bans_free(b);
