@@ -25,6 +25,7 @@ struct rstate {
 	redisAsyncContext *cmd, *sub;	/* NULL: not connected */
 	time_t cmd_started, sub_started;
 	bool up, cmd_ready;
+	bool said;			/* the first state was logged */
 	time_t since;
 	char node[17];			/* ours, to skip our own messages */
 	char channel[48], key[48];
@@ -46,20 +47,17 @@ redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errsz)
 	}
 	p += 8;
 	end = p + strcspn(p, "/");
+	/* RFC 3986 userinfo: an '@', ':' or '/' inside it comes %XX-encoded. */
 	if ((at = memchr(p, '@', (size_t)(end - p)))) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
-		size_t n = colon ? (size_t)(at - colon - 1) : (size_t)(at - p);
-		if (n >= sizeof(out->password)) {
-			snprintf(err, errsz, "state: password too long");
+		struct slice user = { p, colon ? (size_t)(colon - p) : 0 };
+		struct slice pass = colon ? (struct slice){ colon + 1, (size_t)(at - colon - 1) }
+		    : (struct slice){ p, (size_t)(at - p) };
+		if (!slice_pct_decode(user, out->user, sizeof(out->user), NULL) ||
+		    !slice_pct_decode(pass, out->password, sizeof(out->password), NULL)) {
+			snprintf(err, errsz, "state: user or password too long, or a bad %%XX in it");
 			return false;
 		}
-		memcpy(out->password, colon ? colon + 1 : p, n);
-		if (colon && (size_t)(colon - p) >= sizeof(out->user)) {
-			snprintf(err, errsz, "state: user name too long");
-			return false;
-		}
-		if (colon)
-			memcpy(out->user, p, (size_t)(colon - p));
 		p = at + 1;
 	}
 	const char *hend, *portp = NULL;
@@ -108,15 +106,18 @@ redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errsz)
 static void
 set_up(struct rstate *rs, bool up, const char *why)
 {
-	if (rs->up == up)
+	/* Each change is said once; so is the first word, up or not. */
+	if (rs->up == up && rs->said)
 		return;
+	if (rs->up && !up)
+		rs->outages++;
 	rs->up = up;
+	rs->said = true;
 	rs->since = time(NULL);
 	if (up) {
 		log_notice("state: redis %s:%u/%u connected; bans are shared", rs->url.host,
 		    rs->url.port, rs->url.db);
 	} else {
-		rs->outages++;
 		log_err("state: redis %s:%u/%u unreachable (%s); going on with this node's own "
 		    "bans, retrying every second", rs->url.host, rs->url.port, rs->url.db, why);
 	}
@@ -143,6 +144,10 @@ failed(struct rstate *rs, redisReply *r, const char *what)
 	char why[256];
 	snprintf(why, sizeof(why), "%s: %s", what, r ? r->str : "no reply");
 	set_up(rs, false, why);
+	/* An error on a live connection (a wrong password, say): close it, so
+	 * the retry timer makes a new one rather than leaving us down for good. */
+	if (r && rs->cmd)
+		redisAsyncDisconnect(rs->cmd);
 	return true;
 }
 

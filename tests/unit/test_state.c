@@ -18,10 +18,11 @@ test_url(void **state)
 		{ "redis://pbx:s3cret@10.0.0.5", "10.0.0.5", "pbx", "s3cret", 6379, 0 },
 		{ "redis://[::1]:6390/2", "::1", "", "", 6390, 2 },
 		{ "redis://[fd00::7]", "fd00::7", "", "", 6379, 0 },
+		{ "redis://p%40x:a%40b%2Fc%3Ad@h/4", "h", "p@x", "a@b/c:d", 6379, 4 },
 	};
 	static const char *const bad[] = {
 		"http://127.0.0.1", "redis://", "redis://:pw@", "redis://h:0", "redis://h:65536",
-		"redis://h:x/1", "redis://h/db", "redis://h/1024", "redis://[::1", "redis://[::1]x",
+		"redis://h:x/1", "redis://h/db", "redis://h/1024", "redis://[::1", "redis://[::1]x", "redis://:a%zz@h", "redis://:a%00@h",
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		struct redis_url u;
