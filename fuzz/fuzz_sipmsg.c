@@ -23,7 +23,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool bad;
 	sipfuzz_stream((struct slice){ (const char *)data, size }, "TCP", NULL, &bad);
 	struct sip_packet pkt = { { (const char *)data, size }, &sipfuzz_remote, &sipfuzz_local,
-		"UDP", false, CONFIG_NO_ACL, NULL, NULL, 0, false };
+		"UDP", false, CONFIG_NO_ACL, NULL, NULL, 0, 0 };
 	sip_handle_datagram(&sipfuzz_srv, &pkt, 1000000, &sipfuzz_out);
 	if (sipfuzz_out.n > sizeof(sipfuzz_out.buf))
 		abort();

@@ -113,7 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sip_server_tick(&srv, now);
 		const struct sip_flow *f = &peers[sel & 3];
 		struct sip_packet pkt = { { msg, n }, &f->remote, &local,
-			f->proto == TP_UDP ? "UDP" : "TCP", false, CONFIG_NO_ACL, NULL, f, now, false };
+			f->proto == TP_UDP ? "UDP" : "TCP", false, CONFIG_NO_ACL, NULL, f, now, 0 };
 		sip_handle_datagram(&srv, &pkt, 1000000, &out);
 	}
 	/* Let every transaction end, so state does not pile up across inputs. */

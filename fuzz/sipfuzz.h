@@ -62,7 +62,7 @@ sipfuzz_stream(struct slice in, const char *transport, const struct tls_subjects
 			break;
 		}
 		struct sip_packet pkt = { in, &sipfuzz_remote, &sipfuzz_local, transport, true,
-			CONFIG_NO_ACL, peer, NULL, 0, false };
+			CONFIG_NO_ACL, peer, NULL, 0, 0 };
 		sip_handle_msg(&sipfuzz_srv, &m, &pkt, 1000000, &sipfuzz_out);
 		if (m.len == 0 || m.len > in.n)
 			abort(); /* framing must always make progress */

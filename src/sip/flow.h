@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/addr.h"
 #include "core/config.h"
@@ -32,7 +33,7 @@ struct sip_packet {
 	const struct tls_subjects *peer;	/* TLS: a verified client certificate */
 	const struct sip_flow *flow;	/* NULL: unknown (no proxying possible) */
 	int64_t at_ms;		/* arrival, monotonic ms (proxy timers) */
-	bool resumed;		/* parked for the credential store, handled again */
+	time_t parked;		/* when first parked for the credential store; 0: new */
 };
 
 /* The transports' side of sending: queue one whole message on a flow.

@@ -339,7 +339,7 @@ park(struct sip_server *s, const struct sip_msg *m, const struct sip_packet *pkt
 	p->at_ms = pkt->at_ms;
 	/* Every answer resumes every parked request: one whose own answer has
 	 * not come parks again, and keeps its first time. */
-	p->since = pkt->resumed ? s->resuming_since : now;
+	p->since = pkt->parked ? pkt->parked : now;
 	p->n = n;
 	memcpy(p->data, pkt->data.p, n);
 	if (s->parked_last)
@@ -369,9 +369,8 @@ sip_server_resume(void *server)
 		struct sip_parked *p = list;
 		list = p->next;
 		struct sip_packet pkt = { { p->data, p->n }, &p->flow.remote, &p->local, p->transport,
-			p->stream, p->acl, p->peer, &p->flow, p->at_ms, true };
+			p->stream, p->acl, p->peer, &p->flow, p->at_ms, p->since };
 		/* Older than the client's own patience: it has given up or resent. */
-		s->resuming_since = p->since;
 		if (now - p->since <= SIP_PARK_SECONDS &&
 		    sip_parse(pkt.data, p->stream, &s->lim, &m, &why) == SIP_PARSE_OK) {
 			sip_handle_msg(s, &m, &pkt, now, s->resume_reply);
@@ -405,7 +404,7 @@ sip_handle_msg(struct sip_server *s, const struct sip_msg *m, const struct sip_p
 	}
 	struct guard_source src = { pkt->remote, pkt->local, pkt->transport, "SIP", pkt->acl };
 	/* A resumed request was counted, and its User-Agent judged, the first time. */
-	if (!pkt->resumed) {
+	if (!pkt->parked) {
 		s->n_requests++;
 		if (guard_user_agent(s->guard, &src, sip_hdr_get(m, SIP_H_USER_AGENT), now) ==
 		    GUARD_DROP)

@@ -52,7 +52,6 @@ struct sip_server {
 	size_t nparked;
 	struct sip_sender out;
 	struct sip_reply *resume_reply;
-	time_t resuming_since;	/* when the request being resumed was parked */
 };
 
 bool sip_server_init(struct sip_server *s, const struct config *cfg, struct guard *g);

@@ -158,7 +158,7 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 		}
 		struct sip_flow flow = { TP_UDP, l->cfg_index, 0, from };
 		struct sip_packet pkt = { { t->dgram, (size_t)n }, &from, &l->local, "UDP", false,
-			l->acl, NULL, &flow, mono_ms(), false };
+			l->acl, NULL, &flow, mono_ms(), 0 };
 		sip_handle_datagram(t->srv, &pkt, now, t->reply);
 		if (t->reply->n > 0 &&
 		    sendto(fd, t->reply->buf, t->reply->n, 0, (struct sockaddr *)&from.ss,
@@ -269,7 +269,7 @@ tcp_read_msgs(struct bufferevent *bev, struct conn *c)
 		}
 		const char *tp = tp_name(c->l->proto);
 		struct sip_packet pkt = { data, &c->remote, &c->l->local, tp, true, c->l->acl,
-			c->peer, &c->flow, mono_ms(), false };
+			c->peer, &c->flow, mono_ms(), 0 };
 		enum sip_parse_result r = sip_parse(data, true, &t->srv->lim, &m, &why);
 		if (r == SIP_PARSE_NEED_MORE)
 			return;

@@ -95,7 +95,7 @@ deliver(const struct sip_flow *f, const char *text, int64_t ms)
 	struct addr local;
 	addr_parse(S("127.0.0.1:5060"), &local);
 	struct sip_packet pkt = { S(text), &f->remote, &local, "UDP", false, CONFIG_NO_ACL, NULL,
-		f, ms, false };
+		f, ms, 0 };
 	sip_handle_datagram(&srv, &pkt, 1000000, &out);
 	memcpy(copy, out.buf, out.n);
 	copy[out.n] = '\0';

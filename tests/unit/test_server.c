@@ -42,7 +42,7 @@ send_text(const char *text)
 {
 	static char copy[SIP_REPLY_MAX + 1];
 	struct sip_packet pkt = { S(text), &remote, &local, "UDP", false, CONFIG_NO_ACL, NULL,
-		NULL, 0, false };
+		NULL, 0, 0 };
 	sip_handle_datagram(&srv, &pkt, 1000000, &out);
 	memcpy(copy, out.buf, out.n);
 	copy[out.n] = '\0';
