@@ -149,20 +149,24 @@ make_room(struct sql_store *st)
 
 /* ---- the workers' side -------------------------------------------------- */
 
-static struct sql_conn *
-take_conn(struct sql_store *st, unsigned *slot)
+/*
+ * A free slot and its connection (NULL: not made yet, or dropped). There
+ * are as many slots as workers, so one is always free for the job that
+ * asks; the slot number is ours until give_conn().
+ */
+static unsigned
+take_conn(struct sql_store *st, struct sql_conn **c)
 {
-	struct sql_conn *c = NULL;
+	unsigned i;
 	pthread_mutex_lock(&st->mu);
-	for (unsigned i = 0; i < st->nconns; i++)
-		if (!st->busy[i]) {
-			st->busy[i] = true;
-			*slot = i;
-			c = st->conns[i];
-			break;
-		}
+	for (i = 0; i < st->nconns && st->busy[i]; i++)
+		;
+	if (i < st->nconns) {
+		st->busy[i] = true;
+		*c = st->conns[i];
+	}
 	pthread_mutex_unlock(&st->mu);
-	return c;
+	return i;
 }
 
 static void
@@ -192,9 +196,15 @@ job_work(void *arg)
 {
 	struct job *j = arg;
 	struct sql_store *st = j->st;
-	unsigned slot = 0;
-	struct sql_conn *c = take_conn(st, &slot);
+	struct sql_conn *c = NULL;
+	unsigned slot = take_conn(st, &c);
 	bool broken = false;
+
+	if (slot == st->nconns) { /* cannot happen: a slot per worker */
+		snprintf(j->err, sizeof(j->err), "%s: no connection free", st->drv->name);
+		j->result = E_ERROR;
+		return;
+	}
 
 	/* Two tries: a connection the server dropped (a restart) fails once. */
 	for (int attempt = 0; attempt < 2; attempt++) {
