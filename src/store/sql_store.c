@@ -31,6 +31,10 @@
 #define SQL_NEG_TTL 10
 #define SQL_ERR_TTL 1
 #define SQL_MIN_TTL 2		/* cache-expire = 0 still serves the request that asked */
+/* Rows one account may have: one per algorithm and a few to spare. More is
+ * a request that does not select one account (a WHERE missing), whose rows
+ * would mix several accounts' passwords into one: refused. */
+#define SQL_MAX_ROWS 8
 
 enum entry_state { E_PENDING, E_FOUND, E_NOT_FOUND, E_ERROR };
 
@@ -217,6 +221,12 @@ job_work(void *arg)
 			bool any = j->acct.has_clrtxt;
 			for (int a = 0; a < DIGEST_NALGOS; a++)
 				any |= j->acct.has_ha1[a];
+			if (j->rows > SQL_MAX_ROWS) {
+				any = false;
+				j->bad_rows = j->rows;
+				j->why = "more rows than one account has: does the request select "
+				    "one account?";
+			}
 			j->result = any ? E_FOUND : E_NOT_FOUND;
 			give_conn(st, slot, c);
 			return;

@@ -211,7 +211,10 @@ test_sqlite_store(void **state)
 	    "INSERT INTO accounts VALUES ('user1', 'example.org', "
 	    "'658b71a22ff5a861a394c31e88b06f51a7e62a3aa54119edca9ad820adf68972', 'SHA-256');"
 	    "INSERT INTO accounts VALUES ('bob', 'example.org', 'hunter2-long', 'CLRTXT');"
-	    "INSERT INTO accounts VALUES ('a b', 'example.org', 'spaced-out', 'CLRTXT');",
+	    "INSERT INTO accounts VALUES ('a b', 'example.org', 'spaced-out', 'CLRTXT');"
+	    /* A request that returns many accounts' rows for one name. */
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9) "
+	    "INSERT INTO accounts SELECT 'many', 'example.org', 'pw' || i, 'CLRTXT' FROM n;",
 	    NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
 
@@ -238,6 +241,7 @@ test_sqlite_store(void **state)
 	assert_int_equal(ask(s, "a b", &a), STORE_FOUND);
 	assert_int_equal(ask(s, "a%20b", &a), STORE_NOT_FOUND);
 	assert_int_equal(ask(s, "nobody", &a), STORE_NOT_FOUND);
+	assert_int_equal(ask(s, "many", &a), STORE_NOT_FOUND); /* 9 rows: refused, not mixed */
 	assert_int_equal(ask(s, "x' or '1'='1", &a), STORE_NOT_FOUND);
 	assert_int_equal(ask(s, "bob' --", &a), STORE_NOT_FOUND);
 	assert_int_equal(store_lookup(s, (struct slice){ "bob\0", 4 }, S("example.org"), &a),
