@@ -548,6 +548,21 @@ hook_http_metrics(void *arg, struct dbuf *b)
 	prom_family(b, "pbxguard_sip_store_unavailable_total", "counter",
 	    "SIP requests answered 503 because the credential store could not answer.");
 	prom_sample(b, "pbxguard_sip_store_unavailable_total", NULL, (double)d->sip.n_unavailable);
+	if (d->store->ops->stats) {
+		struct store_stats ss;
+		d->store->ops->stats(d->store->impl, &ss);
+		prom_family(b, "pbxguard_store_up", "gauge",
+		    "1 when the credential database answered its last query.");
+		prom_sample(b, "pbxguard_store_up", NULL, !ss.down);
+		prom_family(b, "pbxguard_store_lookups_total", "counter",
+		    "Credential lookups: sent to the database, answered from the cache, "
+		    "failed, refused with the queue full.");
+		const char *const kinds[] = { "query", "cached", "failed", "refused" };
+		const unsigned long long n[] = { ss.queries, ss.hits, ss.failures, ss.refused };
+		for (int i = 0; i < 4; i++)
+			prom_sample(b, "pbxguard_store_lookups_total", (const char *const[]){
+			    "outcome", kinds[i], NULL }, (double)n[i]);
+	}
 	if (d->cluster) {
 		struct rstate_status rs;
 		rstate_status(cluster_state(d->cluster), &rs);

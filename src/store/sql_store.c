@@ -70,7 +70,7 @@ struct sql_store {
 
 	/* Seen by logs and metrics. */
 	bool down;
-	uint64_t queries, failures, hits, refused;
+	unsigned long long queries, failures, hits, refused;
 };
 
 struct job {
@@ -441,8 +441,16 @@ sql_destroy(void *impl)
 	free(st);
 }
 
+static void
+sql_stats(void *impl, struct store_stats *out)
+{
+	const struct sql_store *st = impl;
+	*out = (struct store_stats){ st->queries, st->hits, st->failures, st->refused, st->down };
+}
+
 static const struct store_ops sql_ops = {
 	.name = "sql",
+	.stats = sql_stats,
 	.lookup = sql_lookup,
 	.refresh = sql_refresh,
 	.count = sql_count,

@@ -37,8 +37,19 @@ struct store_query {
 	struct slice user, domain, realm, authid;
 };
 
+/* What a store that asks elsewhere (SQL) has done, for /metrics. */
+struct store_stats {
+	unsigned long long queries;	/* sent to the database */
+	unsigned long long hits;	/* answered from the cache */
+	unsigned long long failures;	/* queries the database could not answer */
+	unsigned long long refused;	/* lookups refused at once (queue full) */
+	bool down;			/* the last query failed */
+};
+
 struct store_ops {
 	const char *name;
+	/* NULL for stores that only read a file. */
+	void (*stats)(void *impl, struct store_stats *out);
 	enum store_result (*lookup)(void *impl, const struct store_query *q,
 	    struct account *out);
 	/* Re-read the source if it changed; on error keep the old copy, return -1. */

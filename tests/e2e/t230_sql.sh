@@ -17,6 +17,18 @@ soci-backend = $1
 soci-connection-string = $2
 ${3:+soci-password-request = $3}" "pike-limit = 0
 maxretry = 100"
+	cat >>"$T/pbxguard.conf" <<CONF
+[http]
+listen = https:127.0.0.1:25233
+AuthUserFile = $T/passwords
+CONF
+}
+htpasswd -bcB "$T/passwords" admin 'Sql-admin-pw' 2>/dev/null
+# /metrics into a file, then the sample: "NAME{LABELS} VALUE" lines.
+metric() {
+	curl -sk -u admin:Sql-admin-pw -o "$T/metrics" https://127.0.0.1:25233/metrics
+	promtool check metrics <"$T/metrics" >/dev/null 2>&1 || fail "promtool rejects /metrics"
+	awk -v k="$1" '$1 == k { print $2 }' "$T/metrics"
 }
 
 # 100 registrations over $1 (u1 or t1); all must succeed.
@@ -73,6 +85,10 @@ sql_conf postgresql "host=127.0.0.1 port=25432 dbname=pbx user=pbxguard password
 start_daemon
 register_all u1 "postgresql, FlexiAPI's tables"
 register_all t1 "postgresql over TCP"
+[ "$(metric pbxguard_store_up)" = 1 ] || fail "metrics: pbxguard_store_up is not 1"
+q=$(metric 'pbxguard_store_lookups_total{outcome="query"}') c=$(metric 'pbxguard_store_lookups_total{outcome="cached"}')
+[ "$q" -ge 100 ] && [ "$c" -ge 300 ] || fail "metrics: $q queries and $c cached answers for 800 REGISTERs"
+pass "postgresql: /metrics counts $q queries and $c cached answers for 800 REGISTERs (100 users, UDP then TCP)"
 injections postgresql
 
 # The database stops: cached accounts still verify (a wrong password is
@@ -92,7 +108,10 @@ grep -q "postgresql: .*SIP requests get 503" "$T/daemon.log" || fail "postgresql
 [ "$(ctl bans list | grep -c 127.0.0.20)" = 0 ] || fail "postgresql down: the client was banned"
 grep 'RemoteAddress="IPV4/UDP/127.0.0.20/' "$T/security.log" | grep -q 'ChallengeResponseFailed\|InvalidAccountID' &&
 	fail "postgresql down: a failure was logged against the client"
-pass "postgresql down: 7 requests for an uncached user got 503 + Retry-After, no strike, no ban"
+[ "$(metric pbxguard_store_up)" = 0 ] || fail "metrics: the database is down, pbxguard_store_up says $(metric pbxguard_store_up)"
+[ "$(metric 'pbxguard_sip_store_unavailable_total')" -ge 7 ] || fail "metrics: 503s not counted"
+[ "$(metric 'pbxguard_store_lookups_total{outcome="failed"}')" -ge 1 ] || fail "metrics: failed lookups not counted"
+pass "postgresql down: 7 requests for an uncached user got 503 + Retry-After, no strike, no ban; /metrics says so"
 pg_ctl_run start
 kill -HUP "$DAEMON_PID" # empties the cache: u100 must come from the database again
 sleep 0.3
