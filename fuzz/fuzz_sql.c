@@ -1,7 +1,9 @@
 /* The stores' parsers on any bytes: soci-password-request (each engine's
  * placeholder style), soci-connection-string pairs, rows into an account,
- * and the state = redis:// URL. The translated request never holds a ':'
- * name we did not bind, and a row never overruns the account. */
+ * the state = redis:// URL and the messages the nodes send each other
+ * through Redis. The translated request never holds a ':' name we did not
+ * bind, a row never overruns the account, and a message is one of four
+ * kinds with its fields filled. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,5 +58,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (redis_url_parse(text, &u, err, sizeof(err)) &&
 	    (!u.host[0] || u.port == 0 || u.port > 65535 || u.db > 1023))
 		abort();
+	struct rstate_msg m;
+	if (rstate_msg_parse((const char *)data, size, &m)) {
+		if (!m.node[0] || m.kind > RSTATE_UNREG)
+			abort();
+		if ((m.kind == RSTATE_REG || m.kind == RSTATE_UNREG) && !m.aor[0])
+			abort();
+		if (m.kind == RSTATE_REG && (!m.where[0] || m.until <= 0))
+			abort();
+		if (m.kind == RSTATE_BAN && m.until <= 0)
+			abort();
+	}
 	return 0;
 }

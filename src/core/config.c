@@ -493,6 +493,22 @@ add_upstream(struct cfg_ctx *x, struct slice w)
 	c->upstreams[c->n_upstreams++] = (struct upstream_spec){ a, TP_UDP };
 }
 
+static void
+add_node(struct cfg_ctx *x, struct slice w)
+{
+	struct config *c = x->c;
+	if (c->n_cluster_nodes == CONFIG_MAX_NODES) {
+		cfg_error(x, "nodes: more than %d nodes", CONFIG_MAX_NODES);
+		return;
+	}
+	if (!ipkey_parse(w, &c->cluster_nodes[c->n_cluster_nodes])) {
+		cfg_error(x, "nodes: '%.*s': expected an IP address", (int)(w.n > 64 ? 64 : w.n),
+		    w.p);
+		return;
+	}
+	c->n_cluster_nodes++;
+}
+
 /* ---- the key table ---------------------------------------------------- */
 
 static void
@@ -1143,6 +1159,13 @@ handler(void *user, const char *section, const char *name, const char *value)
 		set_sip(x, name, value);
 	} else if (strcmp(section, "bans") == 0) {
 		set_bans(x, name, value);
+	} else if (strcmp(section, "cluster") == 0) {
+		if (strcmp(name, "nodes") == 0) {
+			x->c->n_cluster_nodes = 0;
+			cfg_words(x, value, add_node);
+		} else {
+			cfg_error(x, "[cluster]: unknown key '%s' (expected nodes)", name);
+		}
 	} else if (strncmp(section, "acl:", 4) == 0) {
 		set_acl(x, section, name, value);
 	} else if (strcmp(section, "manager") == 0) {
@@ -1417,6 +1440,9 @@ finish(struct cfg_ctx *x)
 			    t->acl_name);
 	}
 	check_upstreams(x);
+	if (c->n_cluster_nodes && (!c->state_url[0] || !c->n_upstreams))
+		cfg_error(x, "[cluster] nodes needs [global] state = redis://... (where the nodes "
+		    "share registrations) and a [sip] upstream (whose calls they route)");
 	if (!x->agents_set)
 		for (size_t i = 0; default_scanners[i]; i++)
 			add_agent(x, slice_cstr(default_scanners[i]));

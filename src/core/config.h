@@ -51,6 +51,7 @@ enum nft_mode { NFT_AUTO, NFT_YES, NFT_NO };
 #define CONFIG_MAX_CIDRS 256
 #define CONFIG_MAX_AGENTS 32
 #define CONFIG_MAX_UPSTREAMS 8
+#define CONFIG_MAX_NODES 32
 /* The AMI greeting's version when no upstream gave its own: Asterisk 20's. */
 #define CONFIG_AMI_VERSION "9.0.0"
 #define CONFIG_MAX_HTTP_LISTEN 8
@@ -86,6 +87,10 @@ struct config {
 	/* [global] */
 	char statedir[PATH_MAX];
 	char state_url[512];		/* state = redis://...; empty: in memory */
+	/* [cluster] nodes (Flexisip's name): the addresses the nodes send SIP
+	 * from; their requests are routed like the upstream's, unchallenged */
+	struct ipkey cluster_nodes[CONFIG_MAX_NODES];
+	size_t n_cluster_nodes;
 	char security_log[PATH_MAX];	/* empty: <statedir>/security.log */
 	int log_level;			/* enum log_level */
 

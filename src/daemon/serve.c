@@ -508,8 +508,9 @@ hook_http_state(void *arg, struct json *j)
 		json_obj(j, NULL);
 		json_cstr(j, "service", "state");
 		json_cstr(j, "address", rs.where);
-		json_cstr(j, "kind", "Redis (shared bans)");
-		json_cstr(j, "state", rs.up ? "up" : "unreachable: this node's own bans only");
+		json_cstr(j, "kind", "Redis (shared bans, nonces, registrations)");
+		json_cstr(j, "state", rs.up ? "up" :
+		    "unreachable: this node's own bans, nonces and registrations only");
 		json_end_obj(j);
 	}
 	json_end_arr(j);
@@ -572,12 +573,27 @@ hook_http_metrics(void *arg, struct dbuf *b)
 		prom_family(b, "pbxguard_state_outages_total", "counter",
 		    "Times the shared state became unreachable.");
 		prom_sample(b, "pbxguard_state_outages_total", NULL, (double)rs.outages);
-		prom_family(b, "pbxguard_state_bans_total", "counter",
-		    "Bans and unbans sent to and received from the other nodes.");
-		prom_sample(b, "pbxguard_state_bans_total", (const char *const[]){ "direction",
-		    "sent", NULL }, (double)rs.published);
-		prom_sample(b, "pbxguard_state_bans_total", (const char *const[]){ "direction",
-		    "received", NULL }, (double)rs.received);
+		prom_family(b, "pbxguard_state_messages_total", "counter",
+		    "Bans, unbans and registrations sent to and received from the other nodes.");
+		prom_sample(b, "pbxguard_state_messages_total", (const char *const[]){
+		    "direction", "sent", NULL }, (double)rs.published);
+		prom_sample(b, "pbxguard_state_messages_total", (const char *const[]){
+		    "direction", "received", NULL }, (double)rs.received);
+		prom_family(b, "pbxguard_state_nonce_checks_total", "counter",
+		    "Counts of shared nonces checked in the shared state.");
+		prom_sample(b, "pbxguard_state_nonce_checks_total", NULL, (double)rs.nc_checks);
+		prom_family(b, "pbxguard_state_remote_aors", "gauge",
+		    "Addresses of record registered on other nodes, as known here.");
+		prom_sample(b, "pbxguard_state_remote_aors", NULL,
+		    (double)cluster_remote_count(d->cluster));
+	}
+	if (d->sip.proxy) {
+		struct proxy_stats ps;
+		size_t ntx, ndlg;
+		proxy_stats(d->sip.proxy, &ps, &ntx, &ndlg);
+		prom_family(b, "pbxguard_sip_to_node_total", "counter",
+		    "Requests of the upstream's sent on to the node the phone is registered on.");
+		prom_sample(b, "pbxguard_sip_to_node_total", NULL, (double)ps.to_node);
 	}
 	prom_family(b, "pbxguard_registered_aors", "gauge", "Addresses of record with a binding.");
 	prom_sample(b, "pbxguard_registered_aors", (const char *const[]){ "protocol", "SIP", NULL },
@@ -683,12 +699,14 @@ start_bans(struct daemon *d)
 	}
 	if (d->cfg.state_url[0]) {
 		char err[256];
-		d->cluster = cluster_start(&d->cfg, d->base, d->guard, d->nft ? nft_on_ban : NULL,
-		    d->nft, err, sizeof(err));
+		d->cluster = cluster_start(&d->cfg, d->base, d->guard, d->sip.reg,
+		    d->nft ? nft_on_ban : NULL, d->nft, err, sizeof(err));
 		if (!d->cluster) {
 			log_err("%s", err);
 			return false;
 		}
+		cluster_set_ready(d->cluster, sip_server_resume, &d->sip);
+		cluster_route(d->cluster, d->sip.proxy);
 	}
 	return (d->ctl = control_start(d->base, d->cfg.control_socket, d->guard)) != NULL;
 }

@@ -25,6 +25,7 @@ struct guard {
 	const struct config *cfg;
 	struct store *store;
 	struct nonce_ctx nonces;
+	struct guard_nonce_share ncshare;	/* shared nonces' counts */
 	struct bans *bans;
 	pcre2_code *subject_re;		/* tls-client-certificate-required-subject */
 	pcre2_match_data *subject_md;
@@ -136,8 +137,10 @@ guard_admit(struct guard *g, const struct guard_source *src, time_t now)
 	ipkey_from_addr(src->remote, &k);
 	if (src->acl != CONFIG_NO_ACL && !acl_allows(&cfg->acls[src->acl], &k))
 		return GUARD_DROP;
-	/* The PBX behind us is trusted: its traffic is never counted or banned. */
-	if (!cfg->bans_enabled || bans_ignored(g->bans, &k) || guard_upstream(g, src->remote) >= 0)
+	/* The PBX behind us and the other nodes are trusted: their traffic is
+	 * never counted or banned. */
+	if (!cfg->bans_enabled || bans_ignored(g->bans, &k) || guard_upstream(g, src->remote) >= 0 ||
+	    guard_cluster_node(g, src->remote))
 		return GUARD_ADMIT;
 	if (bans_check(g->bans, &k, now) || bans_request(g->bans, &k, now))
 		return GUARD_DROP;
@@ -180,7 +183,8 @@ guard_user_agent(struct guard *g, const struct guard_source *src, struct slice u
 	if (!g->cfg->bans_enabled || !user_agent.n || !is_scanner(g->cfg, user_agent))
 		return GUARD_ADMIT;
 	ipkey_from_addr(src->remote, &k);
-	if (bans_ignored(g->bans, &k) || guard_upstream(g, src->remote) >= 0)
+	if (bans_ignored(g->bans, &k) || guard_upstream(g, src->remote) >= 0 ||
+	    guard_cluster_node(g, src->remote))
 		return GUARD_ADMIT;
 	char as[IPKEY_STRLEN], ua[LOG_ESCAPED_SIZE(64)];
 	log_info("%s: scanner User-Agent '%s' (a strike toward a ban)",
@@ -195,6 +199,19 @@ guard_upstream(const struct guard *g, const struct addr *a)
 		if (addr_equal(&g->cfg->upstreams[i].addr, a))
 			return (int)i;
 	return -1;
+}
+
+bool
+guard_cluster_node(const struct guard *g, const struct addr *a)
+{
+	struct ipkey k;
+	if (!g->cfg->n_cluster_nodes)
+		return false;
+	ipkey_from_addr(a, &k);
+	for (size_t i = 0; i < g->cfg->n_cluster_nodes; i++)
+		if (ipkey_eq(&g->cfg->cluster_nodes[i], &k))
+			return true;
+	return false;
 }
 
 struct slice
@@ -620,7 +637,10 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 	uint64_t nc = 0;
 	if (!rfc2069)
 		slice_hex_to_u64(p->nc, UINT32_MAX, &nc);
-	switch (nonce_use(&g->nonces, rq->now, &ni, (uint32_t)nc, rq->reqhash)) {
+	enum nc_status ncs = !ni.shared ? nonce_use(&g->nonces, rq->now, &ni, (uint32_t)nc,
+	    rq->reqhash) : g->ncshare.use ? g->ncshare.use(g->ncshare.arg, &ni, (uint32_t)nc,
+	    rq->reqhash, rq->now) : NC_UNAVAILABLE;
+	switch (ncs) {
 	case NC_OK:
 		v->outcome = GUARD_OK;
 		v->alg = alg;
@@ -633,6 +653,16 @@ guard_authenticate(struct guard *g, const struct guard_auth_request *rq,
 	case NC_FORGOTTEN:
 		/* Right password, used-up nonce: the client needs a new one. */
 		log_info("nonce-count not increasing (replay or reuse): asking for a new nonce");
+		v->outcome = GUARD_CHALLENGE;
+		make_challenge(g, rq, realm, offered, noffered, true, v);
+		break;
+	case NC_PENDING:
+		v->outcome = GUARD_PENDING; /* the shared state is asked */
+		break;
+	case NC_UNAVAILABLE:
+		/* Nobody can say whether another node took this count: a nonce of
+		 * this node's own, whose counts only this node keeps. */
+		log_info("shared nonce while the shared state is away: asking for a new nonce");
 		v->outcome = GUARD_CHALLENGE;
 		make_challenge(g, rq, realm, offered, noffered, true, v);
 		break;
@@ -865,6 +895,14 @@ size_t
 guard_bans_list(struct guard *g, time_t now, struct ban_info *out, size_t max)
 {
 	return bans_list(g->bans, now, out, max);
+}
+
+void
+guard_share_nonces(struct guard *g, const uint8_t *key, const struct guard_nonce_share *ops)
+{
+	nonce_set_shared(&g->nonces, key);
+	if (ops)
+		g->ncshare = *ops;
 }
 
 void

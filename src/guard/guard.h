@@ -19,6 +19,7 @@
 #include "guard/bans.h"
 #include "guard/digest.h"
 #include "guard/nonce.h"
+#include "guard/nonce.h"
 #include "store/htpasswd.h"
 #include "store/iaxusers.h"
 #include "store/keys.h"
@@ -61,7 +62,8 @@ enum guard_outcome {
 	GUARD_DOMAIN_REFUSED,	/* domain not served: refuse without challenge */
 	GUARD_BAD_REQUEST,	/* malformed credentials */
 	GUARD_UNAVAILABLE,	/* credential store down: temporary failure */
-	GUARD_PENDING,		/* the store is fetching the account: park the
+	GUARD_PENDING,		/* the store is fetching the account, or the
+				 * shared state a nonce count: park the
 				 * request and ask again when it is ready */
 };
 
@@ -164,9 +166,26 @@ size_t guard_bans_list(struct guard *g, time_t now, struct ban_info *out, size_t
 /* Kernel enforcement (nftables): told of every ban started or lifted. */
 void guard_set_enforcer(struct guard *g, bans_hook fn, void *arg);
 
+/*
+ * Nonces every node accepts ([global] state = redis://): the key they share
+ * (NULL while the shared state is away: new nonces are this node's own) and
+ * where their counts are recorded. use answers NC_OK, NC_RETRANSMIT,
+ * NC_REPLAY, NC_PENDING (asked; the request is handled again when the
+ * answer is in: GUARD_PENDING) or NC_UNAVAILABLE (a new nonce is asked for).
+ */
+struct guard_nonce_share {
+	void *arg;
+	enum nc_status (*use)(void *arg, const struct nonce_info *ni, uint32_t nc,
+	    uint64_t reqhash, time_t now);
+};
+void guard_share_nonces(struct guard *g, const uint8_t *key, const struct guard_nonce_share *ops);
+
 /* Index of the configured upstream (PBX) at exactly this address and port,
  * or -1. The upstream is trusted: admitted, never counted or banned. */
 int guard_upstream(const struct guard *g, const struct addr *a);
+/* Is a one of the [cluster] nodes (by address, any port)? Trusted like the
+ * upstream: the PBX's requests come through them. */
+bool guard_cluster_node(const struct guard *g, const struct addr *a);
 /* The digest realm for a domain ([module::Authentication] realm, or the
  * domain lower-cased into buf); .p NULL if it does not fit. */
 struct slice guard_realm(const struct guard *g, struct slice domain, char *buf, size_t bufsz);

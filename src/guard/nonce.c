@@ -97,7 +97,18 @@ nonce_ctx_free(struct nonce_ctx *c)
 {
 	free(c->slots);
 	OPENSSL_cleanse(c->key, sizeof(c->key));
+	OPENSSL_cleanse(c->shared, sizeof(c->shared));
 	c->slots = NULL;
+}
+
+void
+nonce_set_shared(struct nonce_ctx *c, const uint8_t *key)
+{
+	c->shared_on = key != NULL;
+	if (key) {
+		memcpy(c->shared, key, NONCE_KEY_LEN);
+		c->has_shared = true;
+	}
 }
 
 static void
@@ -119,7 +130,7 @@ get_be64(const uint8_t *p)
 #define HEAD 24 /* issued, seq, salt: what the tag covers besides the realm */
 
 static void
-tag(const struct nonce_ctx *c, const uint8_t *head, struct slice realm, uint8_t *out16)
+tag(const uint8_t *key, const uint8_t *head, struct slice realm, uint8_t *out16)
 {
 	uint8_t mac[EVP_MAX_MD_SIZE];
 	unsigned int len = sizeof(mac);
@@ -129,7 +140,7 @@ tag(const struct nonce_ctx *c, const uint8_t *head, struct slice realm, uint8_t 
 	memcpy(msg, head, HEAD);
 	if (rn)
 		memcpy(msg + HEAD, realm.p, rn);
-	HMAC(EVP_sha256(), c->key, NONCE_KEY_LEN, msg, HEAD + rn, mac, &len);
+	HMAC(EVP_sha256(), key, NONCE_KEY_LEN, msg, HEAD + rn, mac, &len);
 	memcpy(out16, mac, 16);
 }
 
@@ -141,7 +152,7 @@ nonce_make(struct nonce_ctx *c, time_t now, struct slice realm, char *out)
 	put_be64(raw, (uint64_t)now);
 	put_be64(raw + 8, c->next_seq++);
 	rand_bytes(raw + 16, 8);
-	tag(c, raw, realm, raw + HEAD);
+	tag(c->shared_on ? c->shared : c->key, raw, realm, raw + HEAD);
 	b64u_encode(raw, sizeof(raw), out);
 }
 
@@ -154,9 +165,16 @@ nonce_check(const struct nonce_ctx *c, time_t now, struct slice realm, struct sl
 
 	if (!b64u_decode_nonce(nonce, raw))
 		return NONCE_INVALID;
-	tag(c, raw, realm, want);
-	if (CRYPTO_memcmp(want, raw + HEAD, 16) != 0)
-		return NONCE_INVALID;
+	tag(c->key, raw, realm, want);
+	info->shared = false;
+	if (CRYPTO_memcmp(want, raw + HEAD, 16) != 0) {
+		if (!c->has_shared)
+			return NONCE_INVALID;
+		tag(c->shared, raw, realm, want);
+		if (CRYPTO_memcmp(want, raw + HEAD, 16) != 0)
+			return NONCE_INVALID;
+		info->shared = true;
+	}
 	t = (int64_t)get_be64(raw);
 	if (t > (int64_t)now + 5) /* from the future: not a clock we trust */
 		return NONCE_INVALID;

@@ -9,6 +9,12 @@
  * issued before a forgotten one and not in the table counts as stale, so
  * forgetting never lets a replay in; ordering by seq (not by second) means
  * a burst never makes the nonces just handed out stale.
+ *
+ * With shared state (Redis) a second key, the same on every node, signs
+ * the nonces made while the state is reachable, so any node accepts them;
+ * their nonce counts are kept in the shared state, not in this table. While
+ * the state is away the node signs with its own key again: such nonces only
+ * this node accepts, and this table alone knows their counts.
  */
 #ifndef PBX_NONCE_H
 #define PBX_NONCE_H
@@ -34,6 +40,8 @@ enum nc_status {
 	NC_RETRANSMIT,	/* same count, same request: a UDP retransmission */
 	NC_REPLAY,	/* count not above the last one seen */
 	NC_FORGOTTEN,	/* table no longer knows this nonce: treat as stale */
+	NC_PENDING,	/* shared: asked the shared state, answer to come */
+	NC_UNAVAILABLE,	/* shared, and the shared state is away: treat as stale */
 };
 
 struct nonce_slot {
@@ -49,6 +57,7 @@ struct nonce_info {
 	int64_t issued;
 	uint64_t seq;
 	uint64_t id;
+	bool shared;		/* signed with the shared key */
 };
 
 struct nonce_ctx {
@@ -58,12 +67,22 @@ struct nonce_ctx {
 	size_t nslots;		/* power of two */
 	uint64_t next_seq;
 	uint64_t forgotten_upto;/* nonces with seq at or below: no state left */
+	uint8_t shared[NONCE_KEY_LEN];
+	bool has_shared;	/* shared nonces are still checked with it */
+	bool shared_on;		/* and new ones are made with it */
 };
 
 /* key NULL: a random per-process key. nslots is rounded up to a power of 2. */
 bool nonce_ctx_init(struct nonce_ctx *c, const uint8_t *key, unsigned expires,
     size_t nslots);
 void nonce_ctx_free(struct nonce_ctx *c);
+
+/*
+ * The key every node shares: new nonces are made with it and nonces made
+ * with it are accepted (info->shared). NULL: new nonces are this node's own
+ * again; shared ones are still recognised, so they can be answered stale.
+ */
+void nonce_set_shared(struct nonce_ctx *c, const uint8_t *key);
 
 /* Writes NONCE_STR_LEN characters plus NUL. */
 void nonce_make(struct nonce_ctx *c, time_t now, struct slice realm, char *out);

@@ -23,8 +23,9 @@ struct dialog {
 	char caller_tag[DIALOG_TAG_MAX], callee_tag[DIALOG_TAG_MAX];
 	bool confirmed;			/* a 2xx passed: callee_tag is set */
 	bool phone_is_caller;
-	struct sip_flow phone;		/* the phone's side */
-	unsigned upstream;		/* the PBX's side */
+	struct sip_flow phone;		/* the phone's side (or the node it is on) */
+	struct sip_flow pbx;		/* the PBX's side: an upstream, or a node */
+	int upstream;			/* which upstream; -1: through a node */
 	char owner[DIALOG_OWNER_MAX];	/* the phone's account, user@domain */
 	int64_t expires;		/* ms, monotonic */
 };

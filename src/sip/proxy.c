@@ -43,6 +43,8 @@ struct proxy {
 	char buf[MSG_MAX + 1];		/* the message being built */
 	char tmp[MSG_MAX + 1];
 	struct sip_msg scratch;		/* a stored request, parsed again */
+	proxy_locate_fn *locate;	/* [cluster]: AORs on other nodes */
+	void *locate_arg;
 };
 
 /* What every handler needs from a request, parsed once. */
@@ -111,6 +113,13 @@ void
 proxy_set_sender(struct proxy *p, const struct sip_sender *out)
 {
 	p->out = *out;
+}
+
+void
+proxy_set_cluster(struct proxy *p, proxy_locate_fn *locate, void *arg)
+{
+	p->locate = locate;
+	p->locate_arg = arg;
 }
 
 const char *
@@ -388,7 +397,7 @@ start_txn(struct proxy *p, const struct req *r, const struct sip_flow *dst, int 
  */
 static bool
 open_dialog(struct proxy *p, const struct req *r, struct txn *x, const struct sip_flow *phone,
-    bool phone_is_caller, unsigned up, const char *owner)
+    const struct sip_flow *pbx, bool phone_is_caller, int up, const char *owner)
 {
 	if (!is_dialog_creating(r->m->method))
 		return true;
@@ -406,6 +415,7 @@ open_dialog(struct proxy *p, const struct req *r, struct txn *x, const struct si
 		return false;
 	}
 	d->phone = *phone;
+	d->pbx = *pbx;
 	d->phone_is_caller = phone_is_caller;
 	d->upstream = up;
 	snprintf(d->owner, sizeof(d->owner), "%s", owner);
@@ -438,7 +448,7 @@ to_upstream_initial(struct proxy *p, const struct req *r, const char *acct, cons
 	}
 	struct sip_flow dst = upstream_flow(p, (unsigned)up);
 	if (!(x = start_txn(p, r, &dst, up)) ||
-	    !open_dialog(p, r, x, r->pkt->flow, true, (unsigned)up, acct))
+	    !open_dialog(p, r, x, r->pkt->flow, &dst, true, up, acct))
 		return;
 	sip_nameaddr(sip_hdr_get(r->m, SIP_H_FROM), &fromuri, &fromparams);
 	sip_uri_parse(fromuri, &from);
@@ -464,7 +474,7 @@ in_dialog(struct proxy *p, const struct req *r, struct dialog *d, bool from_phon
 {
 	char pai[DIALOG_OWNER_MAX + 8], via[ADDR_STRLEN + 64], realmbuf[256];
 	const char *at = strrchr(d->owner, '@');
-	struct sip_flow dst = from_phone ? upstream_flow(p, d->upstream) : d->phone;
+	struct sip_flow dst = from_phone ? d->pbx : d->phone;
 	unsigned listener = from_phone ? p->up_listener : d->phone.listener;
 	struct fwd_req f = {
 		.pai = from_phone ? pai_of(pai, sizeof(pai), d->owner) : NULL,
@@ -489,7 +499,7 @@ in_dialog(struct proxy *p, const struct req *r, struct dialog *d, bool from_phon
 			p->st.forwarded++;
 		return;
 	}
-	struct txn *x = start_txn(p, r, &dst, from_phone ? (int)d->upstream : -1);
+	struct txn *x = start_txn(p, r, &dst, from_phone ? d->upstream : -1);
 	if (!x)
 		return;
 	x->dlg = d->key;
@@ -500,11 +510,21 @@ in_dialog(struct proxy *p, const struct req *r, struct dialog *d, bool from_phon
 
 /* ---- PBX to phone ------------------------------------------------------- */
 
-/* The binding a request from the upstream is for: the Request-URI's user at
- * its host when that is a domain of ours, else at each plain auth-domain. */
-static const struct reg_binding *
-find_binding(struct proxy *p, struct sip_uri *ru, int64_t wall, char *aor, size_t aorsz,
-    bool *known)
+/* Where a request from the upstream goes: a binding of ours, or the node
+ * that holds the phone's binding. */
+struct target {
+	const struct reg_binding *b;	/* NULL: on the node */
+	struct addr node;
+};
+
+/* The target of a request from the upstream: the Request-URI's user at its
+ * host when that is a domain of ours, else at each plain auth-domain; where
+ * it registered last, a binding here or (may_relay: from the upstream
+ * itself, never from another node, which would bounce it back) another
+ * node. */
+static bool
+find_target(struct proxy *p, struct sip_uri *ru, int64_t wall, bool may_relay, char *aor,
+    size_t aorsz, bool *known, struct target *t)
 {
 	const struct config *cfg = p->cfg;
 	char dom[256];
@@ -523,19 +543,46 @@ find_binding(struct proxy *p, struct sip_uri *ru, int64_t wall, char *aor, size_
 		if (!slice_copy_lower(d, dom, sizeof(dom)) ||
 		    (size_t)snprintf(aor, aorsz, "%.*s@%s", (int)ru->user.n, ru->user.p, dom) >= aorsz)
 			continue;
-		const struct reg_binding *b = registrar_pick(p->reg, slice_cstr(aor), wall);
-		if (b)
-			return b;
+		int64_t at;
+		t->b = registrar_pick(p->reg, slice_cstr(aor), wall);
+		if (may_relay && p->locate && p->locate(p->locate_arg, aor, &t->node, &at) &&
+		    (!t->b || at > t->b->at)) {
+			t->b = NULL; /* the phone moved there since */
+			return true;
+		}
+		if (t->b)
+			return true;
 		*known = *known || guard_account_known(p->guard, ru->user, slice_cstr(dom));
 	}
-	return NULL;
+	return false;
 }
 
+/* To the node the phone is registered on: that node routes it like a
+ * request of the upstream's, and stays in the path with its own
+ * Record-Route under ours. */
 static void
-to_phone(struct proxy *p, const struct req *r, unsigned up)
+to_node(struct proxy *p, const struct req *r, int up, const char *aor, const struct addr *node)
+{
+	struct sip_flow dst = { TP_UDP, p->up_listener, 0, *node };
+	struct txn *x = start_txn(p, r, &dst, -1);
+	if (!x || !open_dialog(p, r, x, &dst, r->pkt->flow, false, up, aor))
+		return;
+	struct fwd_req f = {
+		.rr = { p->names[p->up_listener].uri, NULL },
+		.src = r->pkt->remote,
+	};
+	p->st.to_node++;
+	if (!forward(p, r, x, p->up_listener, &f))
+		drop_txn(p, x);
+}
+
+/* A request of the upstream's (up >= 0) or of another node's (up -1). */
+static void
+to_phone(struct proxy *p, const struct req *r, int up)
 {
 	int64_t wall = (int64_t)time(NULL); /* the registrar counts in wall seconds */
 	struct sip_uri ru;
+	struct target t;
 	char aor[DIALOG_OWNER_MAX];
 	bool known = false;
 
@@ -543,9 +590,7 @@ to_phone(struct proxy *p, const struct req *r, unsigned up)
 		reply(p, r, NULL, 416, "Unsupported URI Scheme");
 		return;
 	}
-	const struct reg_binding *b = ru.user.n ? find_binding(p, &ru, wall, aor, sizeof(aor),
-	    &known) : NULL;
-	if (!b) {
+	if (!ru.user.n || !find_target(p, &ru, wall, up >= 0, aor, sizeof(aor), &known, &t)) {
 		p->st.unreachable++;
 		if (ru.user.n && known)
 			reply(p, r, NULL, 480, "Temporarily Unavailable");
@@ -553,12 +598,17 @@ to_phone(struct proxy *p, const struct req *r, unsigned up)
 			reply(p, r, NULL, 404, "Not Found");
 		return;
 	}
+	if (!t.b) {
+		to_node(p, r, up, aor, &t.node);
+		return;
+	}
+	const struct reg_binding *b = t.b;
 	if (b->flow.remote.len == 0) { /* registered without a way back */
 		reply(p, r, NULL, 480, "Temporarily Unavailable");
 		return;
 	}
 	struct txn *x = start_txn(p, r, &b->flow, -1);
-	if (!x || !open_dialog(p, r, x, &b->flow, false, up, aor))
+	if (!x || !open_dialog(p, r, x, &b->flow, r->pkt->flow, false, up, aor))
 		return;
 	unsigned out = b->flow.listener;
 	struct fwd_req f = {
@@ -648,9 +698,10 @@ max_forwards(const struct sip_msg *m)
 	return mf.p && slice_to_u64(mf, 0, 255, &v) ? (unsigned)v : 70;
 }
 
-/* A request of the upstream's: in a dialog, or for a registered phone. */
+/* A request of the upstream's (or, up -1, of another node's on its
+ * behalf): in a dialog, or for a registered phone. */
 static void
-from_upstream(struct proxy *p, const struct req *r, unsigned up)
+from_upstream(struct proxy *p, const struct req *r, int up)
 {
 	struct dialog *d = NULL;
 	if (r->to_tag.n)
@@ -726,7 +777,18 @@ proxy_request(struct proxy *p, const struct sip_msg *m, const struct sip_packet 
 	}
 	int up = pkt->flow->proto == TP_UDP ? guard_upstream(p->guard, pkt->remote) : -1;
 	if (up >= 0) {
-		from_upstream(p, &r, (unsigned)up);
+		from_upstream(p, &r, up);
+		return PROXY_DONE;
+	}
+	if (pkt->flow->proto == TP_UDP && guard_cluster_node(p->guard, pkt->remote)) {
+		/* Another node: the PBX's requests it passes on, or the phone's
+		 * side of a dialog it opened to a phone registered there. */
+		struct dialog *d = r.to_tag.n ?
+		    dialog_find(p->dlgs, r.callid, r.from_tag, r.to_tag, r.now) : NULL;
+		if (d && sip_flow_same(&d->phone, pkt->flow))
+			in_dialog(p, &r, d, true);
+		else
+			from_upstream(p, &r, -1);
 		return PROXY_DONE;
 	}
 	if (!r.to_tag.n)
@@ -856,8 +918,10 @@ failover(struct proxy *p, struct txn *x, int64_t now, const char *why)
 	x->got_resp = x->final_in = false;
 	if (x->dlg) {
 		struct dialog *d = dialog_get(p->dlgs, x->dlg);
-		if (d)
-			d->upstream = (unsigned)next;
+		if (d) {
+			d->upstream = next;
+			d->pbx = x->dst;
+		}
 	}
 	send_to(p, &x->dst, x->req.p, x->req.n);
 	start_client_timers(p, x, now);
@@ -900,11 +964,11 @@ late_2xx(struct proxy *p, const struct sip_msg *m, const struct sip_packet *pkt,
 	    tag_of(sip_hdr_get(m, SIP_H_FROM)), tag_of(sip_hdr_get(m, SIP_H_TO)), pkt->at_ms);
 	if (!d)
 		return;
-	struct sip_flow up = upstream_flow(p, d->upstream), *to;
-	if (sip_flow_same(pkt->flow, &up))
+	struct sip_flow *to;
+	if (sip_flow_same(pkt->flow, &d->pbx))
 		to = &d->phone;
 	else if (sip_flow_same(pkt->flow, &d->phone))
-		to = &up;
+		to = &d->pbx;
 	else
 		return;
 	sbuf_init(&b, p->buf, sizeof(p->buf));

@@ -29,6 +29,7 @@ struct proxy_stats {
 	uint64_t relayed;	/* responses passed back */
 	uint64_t loops, too_many_hops, no_dialog, not_yours;
 	uint64_t timeouts, failovers, unreachable;
+	uint64_t to_node;	/* requests sent to the node a phone is on */
 };
 
 struct proxy;
@@ -59,6 +60,16 @@ void proxy_route(struct proxy *p, const struct sip_msg *m, const struct sip_pack
 void proxy_response(struct proxy *p, const struct sip_msg *m, const struct sip_packet *pkt);
 /* The Path header value for forwarded REGISTERs: "<sip:OURS;lr>". */
 const char *proxy_path(const struct proxy *p);
+
+/*
+ * [cluster]: where a phone registered on another node is reached (the
+ * address that node takes SIP from its peers at, and when the phone last
+ * registered there). A request of the upstream's goes where the AOR was
+ * registered last, here or there; requests from a node are routed like the
+ * upstream's.
+ */
+typedef bool proxy_locate_fn(void *arg, const char *aor, struct addr *node, int64_t *at);
+void proxy_set_cluster(struct proxy *p, proxy_locate_fn *locate, void *arg);
 
 /* Timers: run what is due; the next deadline (ms) or -1. */
 void proxy_tick(struct proxy *p, int64_t now);

@@ -19,6 +19,8 @@ struct registrar {
 	size_t nbuckets, naors;
 	uint64_t seed;
 	uint64_t stamp;
+	registrar_hook hook;
+	void *hook_arg;
 };
 
 struct registrar *
@@ -143,9 +145,8 @@ find_contact(const struct aor *a, struct slice uri)
 	return -1;
 }
 
-enum reg_result
-registrar_update(struct registrar *r, struct slice key, const struct reg_request *rq,
-    int64_t now)
+static enum reg_result
+update(struct registrar *r, struct slice key, const struct reg_request *rq, int64_t now)
 {
 	struct aor **pp = find(r, key), *a = *pp;
 	size_t cap = r->cfg->max_contacts_by_aor;
@@ -227,9 +228,30 @@ registrar_update(struct registrar *r, struct slice key, const struct reg_request
 		if (rq->flow)
 			b->flow = *rq->flow;
 		b->stamp = ++r->stamp;
+		b->at = now;
 	}
 	unlink_if_empty(r, pp);
 	return REG_OK;
+}
+
+enum reg_result
+registrar_update(struct registrar *r, struct slice key, const struct reg_request *rq,
+    int64_t now)
+{
+	enum reg_result res = update(r, key, rq, now);
+	if (res == REG_OK && r->hook) {
+		char aor[512];
+		if (slice_copy(key, aor, sizeof(aor)))
+			r->hook(r->hook_arg, aor);
+	}
+	return res;
+}
+
+void
+registrar_set_hook(struct registrar *r, registrar_hook fn, void *arg)
+{
+	r->hook = fn;
+	r->hook_arg = arg;
 }
 
 const struct reg_binding *

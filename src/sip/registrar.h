@@ -22,6 +22,7 @@ struct reg_binding {
 	char q[8];		/* as given, empty if none */
 	struct sip_flow flow;	/* where the REGISTER came from: the way back (NAT) */
 	uint64_t stamp;		/* higher: refreshed more recently */
+	int64_t at;		/* when it was last refreshed (wall s) */
 };
 
 struct reg_contact {
@@ -51,6 +52,9 @@ void registrar_free(struct registrar *r);
 /* Applies rq to aor ("user@domain") atomically. */
 enum reg_result registrar_update(struct registrar *r, struct slice aor,
     const struct reg_request *rq, int64_t now);
+/* Told of every aor a successful update touched (shared state). */
+typedef void (*registrar_hook)(void *arg, const char *aor);
+void registrar_set_hook(struct registrar *r, registrar_hook fn, void *arg);
 /* Current bindings of aor (expired ones dropped); valid until the next update. */
 const struct reg_binding *registrar_lookup(struct registrar *r, struct slice aor,
     int64_t now, size_t *n);

@@ -1,4 +1,4 @@
-/* Shared bans in Redis: see redis.h. */
+/* Shared bans, nonces and registrations in Redis: see redis.h. */
 #include "store/redis.h"
 
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
 
 #include "core/log.h"
 #include "core/rand.h"
@@ -17,6 +18,49 @@
 #define RETRY_MS 1000
 #define CONNECT_TIMEOUT 5	/* s a connection may stay half-made */
 #define RESYNC_TICKS 5		/* retry ticks between two reads of the whole set */
+#define MSG_MAX RSTATE_MSG_MAX
+
+/* A nonce count: taken (0), the same request again (1) or already used (2),
+ * compared and set at once so that two nodes cannot both take it. */
+static const char nc_script[] =
+	"local v = redis.call('GET', KEYS[1]) "
+	"local nc = tonumber(ARGV[1]) "
+	"if v then "
+	"  local sp = string.find(v, ' ', 1, true) "
+	"  local old = tonumber(string.sub(v, 1, sp - 1)) "
+	"  if nc < old then return 2 end "
+	"  if nc == old then "
+	"    if string.sub(v, sp + 1) == ARGV[2] then return 1 end "
+	"    return 2 "
+	"  end "
+	"end "
+	"redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[3]) "
+	"return 0";
+
+/* Our registration gone: the field is removed only while it is still ours. */
+static const char unreg_script[] =
+	"local v = redis.call('HGET', KEYS[1], ARGV[1]) "
+	"if v and string.sub(v, 1, string.len(ARGV[2]) + 1) == ARGV[2] .. ' ' then "
+	"  redis.call('HDEL', KEYS[1], ARGV[1]) "
+	"end "
+	"return 0";
+
+/* Every registration in force; the ended ones are removed on the way
+ * (fields have no expiry of their own). */
+static const char regs_script[] =
+	"local t = redis.call('HGETALL', KEYS[1]) "
+	"local out = {} "
+	"local now = tonumber(ARGV[1]) "
+	"for i = 1, #t, 2 do "
+	"  local u = tonumber(string.match(t[i + 1], '^%S+ %S+ (%d+)')) "
+	"  if u == nil or u <= now then "
+	"    redis.call('HDEL', KEYS[1], t[i]) "
+	"  else "
+	"    out[#out + 1] = t[i] "
+	"    out[#out + 1] = t[i + 1] "
+	"  end "
+	"end "
+	"return out";
 
 struct rstate {
 	struct redis_url url;
@@ -29,9 +73,10 @@ struct rstate {
 	time_t since;
 	char node[17];			/* ours, to skip our own messages */
 	char channel[48], key[48];
+	char nonce_key[48], regs_key[48];
 	struct event *retry;
 	unsigned ticks;
-	unsigned long long published, received, outages;
+	unsigned long long published, received, outages, nc_checks;
 	bool closing;
 };
 
@@ -111,15 +156,18 @@ set_up(struct rstate *rs, bool up, const char *why)
 		return;
 	if (rs->up && !up)
 		rs->outages++;
+	if (!up && rs->hooks.nonce_key)
+		rs->hooks.nonce_key(rs->hooks.arg, NULL);
 	rs->up = up;
 	rs->said = true;
 	rs->since = time(NULL);
 	if (up) {
-		log_notice("state: redis %s:%u/%u connected; bans are shared", rs->url.host,
-		    rs->url.port, rs->url.db);
+		log_notice("state: redis %s:%u/%u connected; bans, nonces and registrations "
+		    "are shared", rs->url.host, rs->url.port, rs->url.db);
 	} else {
 		log_err("state: redis %s:%u/%u unreachable (%s); going on with this node's own "
-		    "bans, retrying every second", rs->url.host, rs->url.port, rs->url.db, why);
+		    "bans, nonces and registrations, retrying every second", rs->url.host,
+		    rs->url.port, rs->url.db, why);
 	}
 }
 
@@ -172,6 +220,61 @@ take_bans(struct rstate *rs, redisReply *r)
 			rs->hooks.ban(rs->hooks.arg, &k, (time_t)until);
 	}
 	return true;
+}
+
+/* The registrations in force, from the regs script: each other node's to
+ * the hook. */
+static void
+on_regs(redisAsyncContext *c, void *reply, void *arg)
+{
+	struct rstate *rs = arg;
+	redisReply *r = reply;
+	(void)c;
+	if (rs->closing || failed(rs, r, "registrations") || r->type != REDIS_REPLY_ARRAY)
+		return;
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		redisReply *f = r->element[i], *v = r->element[i + 1];
+		char line[RSTATE_MSG_MAX];
+		struct rstate_msg m;
+		/* The stored value and its field read as the message announcing them. */
+		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+			continue;
+		int n = snprintf(line, sizeof(line), "reg %.*s %.*s", (int)v->len, v->str,
+		    (int)f->len, f->str);
+		if (n > 0 && (size_t)n < sizeof(line) && rstate_msg_parse(line, (size_t)n, &m) &&
+		    m.kind == RSTATE_REG && strcmp(m.node, rs->node) != 0 &&
+		    strlen(m.aor) == f->len)
+			rs->hooks.reg(rs->hooks.arg, m.aor, m.node, m.where, m.until, m.at);
+	}
+}
+
+static void
+ask_regs(struct rstate *rs)
+{
+	if (rs->hooks.reg)
+		redisAsyncCommand(rs->cmd, on_regs, rs, "EVAL %s 1 %s %lld", regs_script,
+		    rs->regs_key, (long long)time(NULL));
+}
+
+/* The nonce key, as the first node to connect made it. */
+static void
+on_nonce_key(redisAsyncContext *c, void *reply, void *arg)
+{
+	struct rstate *rs = arg;
+	redisReply *r = reply;
+	uint8_t key[32];
+	(void)c;
+	if (rs->closing || failed(rs, r, "GET nonce-key"))
+		return;
+	if (r->type != REDIS_REPLY_STRING || r->len != 64 ||
+	    !hex_decode((struct slice){ r->str, r->len }, key, sizeof(key))) {
+		log_err("state: %s in redis is not 64 hex digits; nonces stay this node's own",
+		    rs->nonce_key);
+		return;
+	}
+	if (rs->hooks.nonce_key)
+		rs->hooks.nonce_key(rs->hooks.arg, key);
+	OPENSSL_cleanse(key, sizeof(key));
 }
 
 /* After (re)connecting: theirs to us, then ours to them. */
@@ -253,38 +356,90 @@ on_sub_disconnect(const redisAsyncContext *c, int status)
 	set_up(rs, false, c->errstr[0] ? c->errstr : "connection closed");
 }
 
-/* "ban NODE ADDR UNTIL" or "unban NODE ADDR" from another node. */
+bool
+rstate_msg_parse(const char *text, size_t n, struct rstate_msg *m)
+{
+	char msg[RSTATE_MSG_MAX], *f[6], *save = NULL;
+	size_t nf = 0;
+	uint64_t until = 0, at = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (n >= sizeof(msg) || memchr(text, '\0', n))
+		return false;
+	memcpy(msg, text, n);
+	msg[n] = '\0';
+	bool reg = strncmp(msg, "reg ", 4) == 0, unreg = strncmp(msg, "unreg ", 6) == 0;
+	size_t want = reg ? 5 : unreg ? 2 : 4; /* words before the AOR */
+	/* No more words than wanted are cut: the AOR is what remains after them. */
+	for (char *t; nf < want && (t = strtok_r(nf ? NULL : msg, " ", &save));)
+		f[nf++] = t;
+	if ((reg || unreg) && nf == want && save && *save)
+		f[nf++] = save; /* the AOR: the rest, whatever it holds */
+	else if (!reg && !unreg && nf == want && strtok_r(NULL, " ", &save))
+		return false; /* a ban has four words, no more */
+	if (nf < 3 || strlen(f[1]) >= sizeof(m->node))
+		return false;
+	snprintf(m->node, sizeof(m->node), "%s", f[1]);
+	if (reg) {
+		if (nf != 6 || strlen(f[2]) >= sizeof(m->where) ||
+		    !slice_to_u64(slice_cstr(f[3]), 1, UINT32_MAX * 2ull, &until) ||
+		    !slice_to_u64(slice_cstr(f[4]), 0, UINT32_MAX * 2ull, &at))
+			return false;
+		m->kind = RSTATE_REG;
+		snprintf(m->where, sizeof(m->where), "%s", f[2]);
+		snprintf(m->aor, sizeof(m->aor), "%s", f[5]);
+	} else if (unreg) {
+		if (nf != 3)
+			return false;
+		m->kind = RSTATE_UNREG;
+		snprintf(m->aor, sizeof(m->aor), "%s", f[2]);
+	} else if (strcmp(f[0], "ban") == 0 && nf == 4 &&
+	    slice_to_u64(slice_cstr(f[3]), 1, UINT32_MAX * 2ull, &until)) {
+		m->kind = RSTATE_BAN;
+	} else if (strcmp(f[0], "unban") == 0 && nf == 3) {
+		m->kind = RSTATE_UNBAN;
+	} else {
+		return false;
+	}
+	if ((m->kind == RSTATE_BAN || m->kind == RSTATE_UNBAN) &&
+	    !ipkey_parse(slice_cstr(f[2]), &m->addr))
+		return false;
+	m->until = (time_t)until;
+	m->at = (time_t)at;
+	return true;
+}
+
 static void
 on_message(redisAsyncContext *c, void *reply, void *arg)
 {
 	struct rstate *rs = arg;
 	redisReply *r = reply;
-	char msg[160], *f[4], *save = NULL;
-	size_t nf = 0;
+	struct rstate_msg m;
 	(void)c;
 
 	if (rs->closing || !r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
 	    r->element[0]->type != REDIS_REPLY_STRING ||
 	    strcmp(r->element[0]->str, "message") != 0 ||
-	    r->element[2]->type != REDIS_REPLY_STRING || r->element[2]->len >= sizeof(msg))
+	    r->element[2]->type != REDIS_REPLY_STRING ||
+	    !rstate_msg_parse(r->element[2]->str, r->element[2]->len, &m) ||
+	    strcmp(m.node, rs->node) == 0) /* ours, echoed back */
 		return;
-	memcpy(msg, r->element[2]->str, r->element[2]->len);
-	msg[r->element[2]->len] = '\0';
-	for (char *t = strtok_r(msg, " ", &save); t && nf < 4; t = strtok_r(NULL, " ", &save))
-		f[nf++] = t;
-	if (nf < 3 || strcmp(f[1], rs->node) == 0)
-		return; /* ours, echoed back */
-	struct ipkey k;
-	uint64_t until = 0;
-	if (!ipkey_parse(slice_cstr(f[2]), &k))
+	if ((m.kind == RSTATE_REG || m.kind == RSTATE_UNREG) && !rs->hooks.reg)
 		return;
-	if (strcmp(f[0], "ban") == 0 && nf == 4 &&
-	    slice_to_u64(slice_cstr(f[3]), 1, UINT32_MAX * 2ull, &until)) {
-		rs->received++;
-		rs->hooks.ban(rs->hooks.arg, &k, (time_t)until);
-	} else if (strcmp(f[0], "unban") == 0 && nf == 3) {
-		rs->received++;
-		rs->hooks.ban(rs->hooks.arg, &k, 0);
+	rs->received++;
+	switch (m.kind) {
+	case RSTATE_BAN:
+		rs->hooks.ban(rs->hooks.arg, &m.addr, m.until);
+		break;
+	case RSTATE_UNBAN:
+		rs->hooks.ban(rs->hooks.arg, &m.addr, 0);
+		break;
+	case RSTATE_REG:
+		rs->hooks.reg(rs->hooks.arg, m.aor, m.node, m.where, m.until, m.at);
+		break;
+	case RSTATE_UNREG:
+		rs->hooks.reg(rs->hooks.arg, m.aor, m.node, "", 0, 0);
+		break;
 	}
 }
 
@@ -329,6 +484,17 @@ reconnect(struct rstate *rs)
 		rs->cmd_started = now;
 		rs->cmd_ready = false;
 		redisAsyncCommand(rs->cmd, on_checked, rs, "SELECT %u", rs->url.db);
+		if (rs->hooks.nonce_key) {
+			uint8_t key[32];
+			char hex[65];
+			rand_bytes(key, sizeof(key));
+			hex_encode(key, sizeof(key), hex);
+			redisAsyncCommand(rs->cmd, on_checked, rs, "SET %s %s NX", rs->nonce_key, hex);
+			redisAsyncCommand(rs->cmd, on_nonce_key, rs, "GET %s", rs->nonce_key);
+			OPENSSL_cleanse(key, sizeof(key));
+			OPENSSL_cleanse(hex, sizeof(hex));
+		}
+		ask_regs(rs);
 		redisAsyncCommand(rs->cmd, on_checked, rs, "ZREMRANGEBYSCORE %s -inf %lld", rs->key,
 		    (long long)now);
 		redisAsyncCommand(rs->cmd, on_reconciled, rs, "ZRANGEBYSCORE %s (%lld +inf WITHSCORES",
@@ -343,9 +509,11 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	reconnect(rs);
-	if (rs->up && rs->cmd && ++rs->ticks % RESYNC_TICKS == 0)
+	if (rs->up && rs->cmd && ++rs->ticks % RESYNC_TICKS == 0) {
 		redisAsyncCommand(rs->cmd, on_resync, rs, "ZRANGEBYSCORE %s (%lld +inf WITHSCORES",
 		    rs->key, (long long)time(NULL));
+		ask_regs(rs);
+	}
 }
 
 struct rstate *
@@ -369,6 +537,8 @@ rstate_new(const char *url, struct event_base *base, const struct rstate_hooks *
 	/* Channels are not per database in Redis: the number keeps clusters apart. */
 	snprintf(rs->channel, sizeof(rs->channel), "pbxguard:%u:bans", rs->url.db);
 	snprintf(rs->key, sizeof(rs->key), "pbxguard:bans");
+	snprintf(rs->nonce_key, sizeof(rs->nonce_key), "pbxguard:nonce-key");
+	snprintf(rs->regs_key, sizeof(rs->regs_key), "pbxguard:regs");
 	struct timeval every = { RETRY_MS / 1000, (RETRY_MS % 1000) * 1000 };
 	if (!(rs->retry = event_new(base, -1, EV_PERSIST, on_retry, rs)) ||
 	    event_add(rs->retry, &every) < 0) {
@@ -424,6 +594,76 @@ rstate_unban(struct rstate *rs, const struct ipkey *k)
 }
 
 void
+rstate_reg(struct rstate *rs, const char *aor, const char *where, time_t until, time_t at)
+{
+	char val[MSG_MAX], msg[MSG_MAX];
+	if (!rs->up || !rs->cmd)
+		return; /* the up hook sends every registration again */
+	if (until) {
+		snprintf(val, sizeof(val), "%s %s %lld %lld", rs->node, where, (long long)until,
+		    (long long)at);
+		if ((size_t)snprintf(msg, sizeof(msg), "reg %s %s %lld %lld %s", rs->node, where,
+		    (long long)until, (long long)at, aor) >= sizeof(msg))
+			return;
+		redisAsyncCommand(rs->cmd, on_checked, rs, "HSET %s %s %s", rs->regs_key, aor, val);
+	} else {
+		if ((size_t)snprintf(msg, sizeof(msg), "unreg %s %s", rs->node, aor) >= sizeof(msg))
+			return;
+		redisAsyncCommand(rs->cmd, on_checked, rs, "EVAL %s 1 %s %s %s", unreg_script,
+		    rs->regs_key, aor, rs->node);
+	}
+	redisAsyncCommand(rs->cmd, on_checked, rs, "PUBLISH %s %s", rs->channel, msg);
+	rs->published++;
+}
+
+/* One nonce count asked: who to tell. */
+struct nc_ask {
+	struct rstate *rs;
+	rstate_nc_cb *cb;
+	void *arg;
+	uint64_t token;
+};
+
+static void
+on_nc(redisAsyncContext *c, void *reply, void *priv)
+{
+	struct nc_ask *a = priv;
+	redisReply *r = reply;
+	(void)c;
+	/* Freed connections answer NULL; a closing rstate tells nobody. */
+	if (!a->rs->closing) {
+		int res = r && r->type == REDIS_REPLY_INTEGER && r->integer >= 0 &&
+		    r->integer <= 2 ? (int)r->integer : -1;
+		if (r && r->type == REDIS_REPLY_ERROR)
+			failed(a->rs, r, "nonce count");
+		a->cb(a->arg, a->token, res);
+	}
+	free(a);
+}
+
+bool
+rstate_nc_use(struct rstate *rs, uint64_t id, uint32_t nc, uint64_t reqhash, time_t until,
+    rstate_nc_cb *cb, void *arg, uint64_t token)
+{
+	char key[64], rh[17];
+	long long ttl = (long long)(until - time(NULL));
+	struct nc_ask *a;
+
+	if (!rs->up || !rs->cmd || !(a = malloc(sizeof(*a))))
+		return false;
+	*a = (struct nc_ask){ rs, cb, arg, token };
+	snprintf(key, sizeof(key), "pbxguard:nc:%016llx", (unsigned long long)id);
+	snprintf(rh, sizeof(rh), "%016llx", (unsigned long long)reqhash);
+	if (redisAsyncCommand(rs->cmd, on_nc, a, "EVAL %s 1 %s %u %s %lld", nc_script, key,
+	    (unsigned)nc, rh, ttl > 0 ? ttl : 1) != REDIS_OK) {
+		free(a);
+		return false;
+	}
+	rs->nc_checks++;
+	return true;
+}
+
+void
 rstate_status(const struct rstate *rs, struct rstate_status *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -432,6 +672,7 @@ rstate_status(const struct rstate *rs, struct rstate_status *out)
 	out->published = rs->published;
 	out->received = rs->received;
 	out->outages = rs->outages;
+	out->nc_checks = rs->nc_checks;
 	snprintf(out->where, sizeof(out->where), "%s:%u/%u", rs->url.host, rs->url.port,
 	    rs->url.db);
 }

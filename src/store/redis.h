@@ -1,8 +1,10 @@
 /*
  * Shared state in Redis ([global] state = redis://[:password@]host[:port][/db]):
  * bans with their expiry, so a ban one node makes is in force on every node
- * within a second. hiredis on the daemon's own event loop: nothing here
- * ever blocks a packet.
+ * within a second; the nonce key and nonce counts, so a nonce one node
+ * issued is answered at another, once; and registrations, so a call for a
+ * phone registered on another node is sent to that node. hiredis on the
+ * daemon's own event loop: nothing here ever blocks a packet.
  *
  * Bans live in the sorted set pbxguard:bans (member: the address, score:
  * when the ban ends; ZADD GT keeps the longest) and every change is
@@ -10,12 +12,22 @@
  * "unban NODE ADDR". When Redis cannot be reached the node keeps its own
  * bans, says so, retries every second, and on reconnecting takes every ban
  * in force from the set and gives it its own (reconciling both ways).
+ *
+ * The nonce key is pbxguard:nonce-key (the first node to connect sets it,
+ * SET NX; every node then reads it). The count of a shared nonce is the
+ * key pbxguard:nc:ID ("COUNT REQUEST"), kept while the nonce is valid and
+ * compared and set in one script, so two nodes cannot both take a count.
+ * Registrations are the hash pbxguard:regs (field: the AOR, value: "NODE
+ * ADDR UNTIL AT", ADDR where that node takes SIP from the other nodes, AT
+ * when the phone last registered), and "reg NODE ADDR UNTIL AT AOR" /
+ * "unreg NODE AOR" on the channel.
  */
 #ifndef PBX_REDIS_H
 #define PBX_REDIS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "core/cidr.h"
@@ -40,6 +52,12 @@ struct rstate_hooks {
 	void (*ban)(void *arg, const struct ipkey *k, time_t until);
 	/* Connected, or again after an outage: publish what was made meanwhile. */
 	void (*up)(void *arg);
+	/* The nonce key the nodes share, or NULL: Redis is away. */
+	void (*nonce_key)(void *arg, const uint8_t *key);
+	/* Another node's registration of aor: that node takes requests for it
+	 * at where until until, registered last at at; until 0: it has none left. */
+	void (*reg)(void *arg, const char *aor, const char *node, const char *where,
+	    time_t until, time_t at);
 };
 
 struct rstate *rstate_new(const char *url, struct event_base *base,
@@ -51,10 +69,41 @@ void rstate_free(struct rstate *rs);
 void rstate_ban(struct rstate *rs, const struct ipkey *k, time_t until);
 void rstate_unban(struct rstate *rs, const struct ipkey *k);
 
+/* Our registration of aor: reached at where until until, refreshed last at
+ * at; until 0: gone. Dropped while Redis is down (the up hook sends them
+ * all again). */
+void rstate_reg(struct rstate *rs, const char *aor, const char *where, time_t until,
+    time_t at);
+
+/* The shared nonce id used with count nc by request reqhash, valid until
+ * until: cb(arg, token, r) with r 0 (first use of the count), 1 (the same
+ * request again), 2 (a count already taken) or -1 (no answer). False when
+ * Redis is down: cb is not called. */
+typedef void rstate_nc_cb(void *arg, uint64_t token, int result);
+bool rstate_nc_use(struct rstate *rs, uint64_t id, uint32_t nc, uint64_t reqhash,
+    time_t until, rstate_nc_cb *cb, void *arg, uint64_t token);
+
+/* A message on the channel, parsed (also the fuzz target's way in). */
+#define RSTATE_MSG_MAX 600
+enum rstate_msg_kind { RSTATE_BAN, RSTATE_UNBAN, RSTATE_REG, RSTATE_UNREG };
+struct rstate_msg {
+	enum rstate_msg_kind kind;
+	char node[17];
+	struct ipkey addr;	/* BAN, UNBAN */
+	char where[64];		/* REG: host:port */
+	time_t until, at;	/* BAN: until; REG: until and at */
+	char aor[RSTATE_MSG_MAX];	/* REG, UNREG */
+};
+/* "ban NODE ADDR UNTIL", "unban NODE ADDR", "reg NODE WHERE UNTIL AT AOR"
+ * or "unreg NODE AOR" (the AOR is the rest: it may hold anything but NUL).
+ * False for anything else. */
+bool rstate_msg_parse(const char *text, size_t n, struct rstate_msg *m);
+
 struct rstate_status {
 	bool up;
 	time_t since;		/* when it went up or down */
 	unsigned long long published, received, outages;
+	unsigned long long nc_checks;	/* shared nonce counts asked */
 	char where[300];	/* host:port/db */
 };
 void rstate_status(const struct rstate *rs, struct rstate_status *out);

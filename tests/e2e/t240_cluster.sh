@@ -64,12 +64,12 @@ B_PID=$!
 at_exit "kill -TERM $B_PID"
 for _ in $(seq 1 100); do grep -q "pbxguard ready" "$T/b.log" && break; sleep 0.05; done
 for n in a b; do
-	for _ in $(seq 1 50); do grep -q "bans are shared" "$T/$n.log" && break; sleep 0.1; done
-	grep -q "state: redis 127.0.0.1:$RPORT/2 connected; bans are shared" "$T/$n.log" ||
+	for _ in $(seq 1 50); do grep -q "registrations are shared" "$T/$n.log" && break; sleep 0.1; done
+	grep -q "state: redis 127.0.0.1:$RPORT/2 connected; bans, nonces and registrations are shared" "$T/$n.log" ||
 		fail "node $n did not connect to redis: $(grep state "$T/$n.log")"
 done
 seen /metrics '^pbxguard_state_up 1$' || fail "metrics: $(grep state_ "$T/web.out")"
-seen /pbxguard/api/state '"service":"state","address":"127.0.0.1:'$RPORT'/2","kind":"Redis (shared bans)","state":"up"' ||
+seen /pbxguard/api/state '"service":"state","address":"127.0.0.1:'$RPORT'/2","kind":"Redis (shared bans, nonces, registrations)","state":"up"' ||
 	fail "api/state: $(head -c 600 "$T/web.out")"
 pass "both nodes connected to redis; A's metrics and admin page say it is up"
 

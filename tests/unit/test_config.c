@@ -184,6 +184,35 @@ test_every_error_with_line(void **state)
 	config_errors_free(&e);
 }
 
+/* [cluster] nodes: addresses only, and only with a shared state and an
+ * upstream to route for. */
+static void
+test_cluster(void **state)
+{
+	struct config c;
+	struct config_errors e;
+	struct ipkey k;
+	(void)state;
+	assert_true(load("[global]\nstate = redis://127.0.0.1:6379/2\n"
+	    "[sip]\ntransports = udp:127.0.0.11:5060\nupstream = sip:127.0.0.1:5080\n"
+	    "[cluster]\nnodes = 127.0.0.11 127.0.0.12 ::1\n", &c, &e));
+	assert_int_equal(c.n_cluster_nodes, 3);
+	assert_true(ipkey_parse(S("127.0.0.12"), &k) && ipkey_eq(&k, &c.cluster_nodes[1]));
+	config_free(&c);
+	config_errors_free(&e);
+
+	assert_false(load("[sip]\ntransports = udp:127.0.0.11:5060\n"	/* 1, 2 */
+	    "[cluster]\n"					/* 3 */
+	    "nodes = 127.0.0.11 node-b 10.0.0.0/8\n"		/* 4 */
+	    "peers = 127.0.0.12\n", &c, &e));			/* 5 */
+	assert_true(has_error(&e, ":4: nodes: 'node-b': expected an IP address"));
+	assert_true(has_error(&e, ":4: nodes: '10.0.0.0/8': expected an IP address"));
+	assert_true(has_error(&e, ":5: [cluster]: unknown key 'peers'"));
+	assert_true(has_error(&e, "[cluster] nodes needs [global] state = redis://"));
+	config_free(&c);
+	config_errors_free(&e);
+}
+
 static void
 test_warnings(void **state)
 {
@@ -392,6 +421,7 @@ main(void)
 		cmocka_unit_test(test_manager),
 		cmocka_unit_test(test_http),
 		cmocka_unit_test(test_iax2),
+		cmocka_unit_test(test_cluster),
 		cmocka_unit_test(test_warnings),
 	};
 	snprintf(path, sizeof(path), "%s/pbxguard.conf", test_tmpdir(dir, sizeof(dir)));

@@ -187,6 +187,66 @@ test_replay_and_stale(void **state)
 	assert_int_equal(v.outcome, GUARD_FORBIDDEN);
 }
 
+/* What the shared state answers for a shared nonce's count (a stand-in for
+ * Redis: the cluster's own test is t250). */
+static enum nc_status share_answer;
+static unsigned share_asked;
+
+static enum nc_status
+share_use(void *arg, const struct nonce_info *ni, uint32_t nc, uint64_t reqhash, time_t now)
+{
+	(void)arg;
+	(void)nc;
+	(void)reqhash;
+	(void)now;
+	assert_true(ni->shared);
+	share_asked++;
+	return share_answer;
+}
+
+/* With a shared key, the count of a nonce is the shared state's to say: a
+ * right answer waits (PENDING), is then let in, or asked to use a new nonce
+ * when the count was taken or the state is away; a wrong password is
+ * refused at once, without asking. */
+static void
+test_shared_nonce_counts(void **state)
+{
+	struct guard_verdict v;
+	char nonce[64];
+	uint8_t key[NONCE_KEY_LEN];
+	struct guard_nonce_share ops = { NULL, share_use };
+	(void)state;
+
+	memset(key, 7, sizeof(key));
+	guard_share_nonces(g, key, &ops);
+	const struct { enum nc_status answer; enum guard_outcome want; bool stale; } t[] = {
+		{ NC_PENDING, GUARD_PENDING, false },
+		{ NC_OK, GUARD_OK, false },
+		{ NC_RETRANSMIT, GUARD_OK, false },
+		{ NC_REPLAY, GUARD_CHALLENGE, true },
+		{ NC_UNAVAILABLE, GUARD_CHALLENGE, true },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		share_answer = t[i].answer;
+		share_asked = 0;
+		answer("user1", "secret", (struct digest_alg){ DIGEST_MD5, false }, "00000001", &v,
+		    nonce);
+		assert_int_equal(share_asked, 1);
+		assert_int_equal(v.outcome, t[i].want);
+		if (t[i].want == GUARD_CHALLENGE)
+			assert_int_equal(v.ch.stale, t[i].stale);
+	}
+	share_asked = 0;
+	answer("user1", "wrong", (struct digest_alg){ DIGEST_MD5, false }, "00000001", &v, nonce);
+	assert_int_equal(v.outcome, GUARD_FORBIDDEN);
+	assert_int_equal(share_asked, 0);
+	/* The state goes away: new nonces are this node's own, counted here. */
+	guard_share_nonces(g, NULL, NULL);
+	answer("user1", "secret", (struct digest_alg){ DIGEST_MD5, false }, "00000001", &v, nonce);
+	assert_int_equal(v.outcome, GUARD_OK);
+	assert_int_equal(share_asked, 0);
+}
+
 static void
 test_strongest_is_verified_no_fallback(void **state)
 {
@@ -298,6 +358,7 @@ main(void)
 		cmocka_unit_test(test_all_seed_users_authenticate),
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_replay_and_stale),
+		cmocka_unit_test(test_shared_nonce_counts),
 		cmocka_unit_test(test_strongest_is_verified_no_fallback),
 		cmocka_unit_test(test_malformed_is_a_verdict_like_any_other),
 		cmocka_unit_test(test_domain_patterns),

@@ -48,6 +48,54 @@ test_roundtrip(void **state)
 	nonce_ctx_free(&c);
 }
 
+/* Two nodes with their own keys and one shared key: each accepts the
+ * other's shared nonces (marked shared), never the other's own ones; with
+ * the shared key off, new nonces are a node's own again while the shared
+ * ones it made are still recognised (to be answered stale). */
+static void
+test_shared_key(void **state)
+{
+	struct nonce_ctx a, b;
+	uint8_t key[NONCE_KEY_LEN];
+	char n[NONCE_STR_LEN + 1], own[NONCE_STR_LEN + 1];
+	struct nonce_info ni;
+	(void)state;
+
+	memset(key, 0x5a, sizeof(key));
+	assert_true(nonce_ctx_init(&a, NULL, 60, 64));
+	assert_true(nonce_ctx_init(&b, NULL, 60, 64));
+	nonce_make(&a, 1000, S("example.org"), own);
+	nonce_set_shared(&a, key);
+	nonce_set_shared(&b, key);
+	nonce_make(&a, 1000, S("example.org"), n);
+	assert_int_equal(nonce_check(&b, 1000, S("example.org"), S(n), &ni), NONCE_OK);
+	assert_true(ni.shared);
+	assert_int_equal(nonce_check(&a, 1000, S("example.org"), S(n), &ni), NONCE_OK);
+	assert_true(ni.shared);
+	/* A's own nonce (made before the key came): A's alone, and not shared. */
+	assert_int_equal(nonce_check(&a, 1000, S("example.org"), S(own), &ni), NONCE_OK);
+	assert_false(ni.shared);
+	assert_int_equal(nonce_check(&b, 1000, S("example.org"), S(own), &ni), NONCE_INVALID);
+	/* Still realm-bound and still expiring. */
+	assert_int_equal(nonce_check(&b, 1000, S("example.com"), S(n), &ni), NONCE_INVALID);
+	assert_int_equal(nonce_check(&b, 1061, S("example.org"), S(n), &ni), NONCE_EXPIRED);
+	/* The shared state goes away: A's new nonces are its own again. */
+	nonce_set_shared(&a, NULL);
+	nonce_make(&a, 1000, S("example.org"), own);
+	assert_int_equal(nonce_check(&b, 1000, S("example.org"), S(own), &ni), NONCE_INVALID);
+	assert_int_equal(nonce_check(&a, 1000, S("example.org"), S(own), &ni), NONCE_OK);
+	assert_false(ni.shared);
+	assert_int_equal(nonce_check(&a, 1000, S("example.org"), S(n), &ni), NONCE_OK);
+	assert_true(ni.shared);
+	/* A node that never had the key knows nothing of shared nonces. */
+	struct nonce_ctx c;
+	assert_true(nonce_ctx_init(&c, NULL, 60, 64));
+	assert_int_equal(nonce_check(&c, 1000, S("example.org"), S(n), &ni), NONCE_INVALID);
+	nonce_ctx_free(&c);
+	nonce_ctx_free(&a);
+	nonce_ctx_free(&b);
+}
+
 static struct nonce_info
 info(uint64_t id, uint64_t seq)
 {
@@ -105,6 +153,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_shared_key),
 		cmocka_unit_test(test_nonce_count),
 		cmocka_unit_test(test_bounded_memory_never_forgets_into_a_replay),
 	};

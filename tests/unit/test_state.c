@@ -1,4 +1,5 @@
-/* [global] state = redis://...: the URL forms we read and the ones refused. */
+/* [global] state = redis://...: the URL forms we read and the ones refused,
+ * and the messages the nodes send each other. */
 #include "testutil.h"
 
 #include "store/redis.h"
@@ -44,11 +45,53 @@ test_url(void **state)
 	}
 }
 
+/* What the nodes say to each other on the channel. */
+static void
+test_messages(void **state)
+{
+	struct rstate_msg m;
+	char as[IPKEY_STRLEN];
+	(void)state;
+#define P(text) rstate_msg_parse(text, strlen(text), &m)
+	assert_true(P("ban 0123456789abcdef 127.0.0.66 1795397779"));
+	assert_int_equal(m.kind, RSTATE_BAN);
+	assert_string_equal(m.node, "0123456789abcdef");
+	assert_string_equal(ipkey_str(&m.addr, as, sizeof(as)), "127.0.0.66");
+	assert_int_equal(m.until, 1795397779);
+	assert_true(P("unban 0123456789abcdef 2001:db8::1"));
+	assert_int_equal(m.kind, RSTATE_UNBAN);
+	/* The AOR is the rest of the message, spaces and all. */
+	assert_true(P("reg n1 127.0.0.11:5060 1795397779 1795394179 a b@example.org"));
+	assert_int_equal(m.kind, RSTATE_REG);
+	assert_string_equal(m.where, "127.0.0.11:5060");
+	assert_int_equal(m.until, 1795397779);
+	assert_int_equal(m.at, 1795394179);
+	assert_string_equal(m.aor, "a b@example.org");
+	assert_true(P("unreg n1 u1@example.org"));
+	assert_int_equal(m.kind, RSTATE_UNREG);
+	assert_string_equal(m.aor, "u1@example.org");
+	/* Refused: unknown words, missing or bad fields, a NUL, too long. */
+	const char *bad[] = { "", "ban", "ban n1 127.0.0.66", "ban n1 127.0.0.66 0",
+		"ban n1 not-an-address 5", "ban n1 127.0.0.66 5 extra", "unban n1 10.0.0.0/8",
+		"reg n1 127.0.0.1:5060 5 6", "reg n1 127.0.0.1:5060 0 6 aor", "reg n1 h 5 x aor",
+		"unreg n1", "unreg n1 ", "kick n1 127.0.0.66",
+		"ban 0123456789abcdef0 127.0.0.66 5" /* a node id too long */ };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(P(bad[i]));
+	assert_false(rstate_msg_parse("unreg n1 a\0b", 12, &m));
+	char big[RSTATE_MSG_MAX + 8];
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "unreg n1 ", 9);
+	assert_false(rstate_msg_parse(big, sizeof(big), &m));
+#undef P
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url),
+		cmocka_unit_test(test_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
