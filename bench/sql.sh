@@ -3,6 +3,9 @@
 # SQLite, PostgreSQL and MariaDB (servers started here, on loopback), each
 # cold (every registration's account read from the database: fresh daemon,
 # every user once) and cached (the same users again, cache-expire = 1800).
+# Then the userdb file again with [global] state = redis:// (a redis-server
+# started here): every nonce is the nodes' shared one, and each count is
+# taken in Redis, one round trip per registration.
 # Figures are ratios against the userdb file in the same run: the machine
 # is shared and noisy.
 #
@@ -64,6 +67,7 @@ run_backend() {
 	bench_conf "udp:127.0.0.1:$PORT"
 	printf '%s\n' "$@" >"$T/extra"
 	sed -i "/^file-path/r $T/extra" "$T/pbxguard.conf"
+	[ -z "${STATE:-}" ] || sed -i "s|^\[global\]|[global]\nstate = $STATE|" "$T/pbxguard.conf"
 	"$PBX" serve -c "$T/pbxguard.conf" >"$T/pbxguard-$name.log" 2>&1 &
 	PBX_PID=$!
 	PIDS+=($PBX_PID)
@@ -81,13 +85,18 @@ run_backend postgresql "db-implementation = soci" "soci-backend = postgresql" \
 	"soci-connection-string = host=127.0.0.1 port=27432 dbname=pbx user=pbxguard password='${PG_PASS//\'/\\\'}'"
 run_backend mysql "db-implementation = soci" "soci-backend = mysql" \
 	"soci-connection-string = db=pbx user=pbxguard password='${MY_PASS//\'/\\\'}' host=127.0.0.1 port=27306"
+redis-server --port 27379 --bind 127.0.0.1 --save '' --appendonly no --dir "$T" \
+	>"$T/redis.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 50); do redis-cli -p 27379 ping >/dev/null 2>&1 && break; sleep 0.1; done
+STATE=redis://127.0.0.1:27379/0 run_backend redis
 python3 - "$T" <<'PY'
 import sys
 t = sys.argv[1]
 r = lambda n: [float(x) for x in open("%s/result-%s" % (t, n)).read().split()]
 for kind in ("cold", "hot"):
     base = r("file-" + kind)
-    for b in ("sqlite3", "postgresql", "mysql"):
+    for b in ("sqlite3", "postgresql", "mysql", "redis"):
         x = r("%s-%s" % (b, kind))
         print("ratio %-10s %-4s vs userdb file: %.2fx registrations/s, %.2fx CPU per registration"
               % (b, kind, x[0] / base[0], x[1] / base[1]))

@@ -186,9 +186,11 @@ on_remote_reg(void *arg, const char *aor, const char *node, const char *where, t
 			remote_drop(c, pp);
 		return;
 	}
-	if (!c->where[0] || until <= time(NULL) || !addr_parse(slice_cstr(where), &a) ||
-	    !guard_cluster_node(c->g, &a))
-		return; /* a node we do not trust is never routed to */
+	/* A node we do not trust is never routed to; nor are we, under an id
+	 * of ours from before a restart (the bindings went with it). */
+	if (!c->where[0] || until <= time(NULL) || strcmp(where, c->where) == 0 ||
+	    !addr_parse(slice_cstr(where), &a) || !guard_cluster_node(c->g, &a))
+		return;
 	if (!r) {
 		size_t n = strlen(aor);
 		if (c->nremote >= REMOTE_MAX || !(r = calloc(1, sizeof(*r) + n + 1)))

@@ -561,11 +561,12 @@ find_target(struct proxy *p, struct sip_uri *ru, int64_t wall, bool may_relay, c
  * request of the upstream's, and stays in the path with its own
  * Record-Route under ours. */
 static void
-to_node(struct proxy *p, const struct req *r, int up, const char *aor, const struct addr *node)
+to_node(struct proxy *p, const struct req *r, const struct sip_flow *pbx, int up,
+    const char *aor, const struct addr *node)
 {
 	struct sip_flow dst = { TP_UDP, p->up_listener, 0, *node };
 	struct txn *x = start_txn(p, r, &dst, -1);
-	if (!x || !open_dialog(p, r, x, &dst, r->pkt->flow, false, up, aor))
+	if (!x || !open_dialog(p, r, x, &dst, pbx, false, up, aor))
 		return;
 	struct fwd_req f = {
 		.rr = { p->names[p->up_listener].uri, NULL },
@@ -585,6 +586,9 @@ to_phone(struct proxy *p, const struct req *r, int up)
 	struct target t;
 	char aor[DIALOG_OWNER_MAX];
 	bool known = false;
+	/* The PBX's side, as in-dialog requests reach it: from the listener
+	 * our Via names (an upstream, or a node that passed the PBX's request). */
+	struct sip_flow pbx = { TP_UDP, p->up_listener, 0, *r->pkt->remote };
 
 	if (!sip_uri_parse(r->m->ruri, &ru)) {
 		reply(p, r, NULL, 416, "Unsupported URI Scheme");
@@ -599,7 +603,7 @@ to_phone(struct proxy *p, const struct req *r, int up)
 		return;
 	}
 	if (!t.b) {
-		to_node(p, r, up, aor, &t.node);
+		to_node(p, r, &pbx, up, aor, &t.node);
 		return;
 	}
 	const struct reg_binding *b = t.b;
@@ -608,7 +612,7 @@ to_phone(struct proxy *p, const struct req *r, int up)
 		return;
 	}
 	struct txn *x = start_txn(p, r, &b->flow, -1);
-	if (!x || !open_dialog(p, r, x, &b->flow, r->pkt->flow, false, up, aor))
+	if (!x || !open_dialog(p, r, x, &b->flow, &pbx, false, up, aor))
 		return;
 	unsigned out = b->flow.listener;
 	struct fwd_req f = {
