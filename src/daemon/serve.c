@@ -56,6 +56,7 @@ struct daemon {
 	struct event_base *base;
 	struct event *sigs[3];
 	struct event *tick;
+	struct event *resume;		/* parked SIP requests: handle them again */
 };
 
 /* ---- the IAX2 key directory ------------------------------------------- */
@@ -196,6 +197,28 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	log_notice("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	event_base_loopbreak(d->base);
+}
+
+/*
+ * An answer for parked requests came in (the SQL store, a nonce count from
+ * Redis). Every parked request is handled again, so answers that arrive in
+ * one burst are taken in one pass, at the end of this turn of the loop:
+ * one pass per answer would be quadratic under load.
+ */
+static void
+wake_parked(void *arg)
+{
+	struct daemon *d = arg;
+	event_active(d->resume, 0, 0);
+}
+
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)fd;
+	(void)what;
+	sip_server_resume(&d->sip);
 }
 
 static void
@@ -705,7 +728,7 @@ start_bans(struct daemon *d)
 			log_err("%s", err);
 			return false;
 		}
-		cluster_set_ready(d->cluster, sip_server_resume, &d->sip);
+		cluster_set_ready(d->cluster, wake_parked, d);
 		cluster_route(d->cluster, d->sip.proxy);
 	}
 	return (d->ctl = control_start(d->base, d->cfg.control_socket, d->guard)) != NULL;
@@ -873,7 +896,11 @@ cmd_serve(int argc, char **argv)
 		log_err("out of memory");
 		goto out;
 	}
-	store_set_ready(d.store, sip_server_resume, &d.sip);
+	if (!(d.resume = event_new(d.base, -1, 0, on_resume, &d))) {
+		log_err("out of memory");
+		goto out;
+	}
+	store_set_ready(d.store, wake_parked, &d);
 	if (!start_bans(&d) || !start_tls(&d, true))
 		goto out;
 	if (!(d.tp = sip_transports_start(d.base, &d.sip, &d.cfg, d.tls, d.cfg.embedded)))
@@ -958,6 +985,8 @@ out:
 			event_free(d.sigs[i]);
 	if (d.tick)
 		event_free(d.tick);
+	if (d.resume)
+		event_free(d.resume);
 	if (d.base)
 		event_base_free(d.base);
 	sip_server_destroy(&d.sip);
