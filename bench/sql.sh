@@ -85,10 +85,7 @@ run_backend postgresql "db-implementation = soci" "soci-backend = postgresql" \
 	"soci-connection-string = host=127.0.0.1 port=27432 dbname=pbx user=pbxguard password='${PG_PASS//\'/\\\'}'"
 run_backend mysql "db-implementation = soci" "soci-backend = mysql" \
 	"soci-connection-string = db=pbx user=pbxguard password='${MY_PASS//\'/\\\'}' host=127.0.0.1 port=27306"
-redis-server --port 27379 --bind 127.0.0.1 --save '' --appendonly no --dir "$T" \
-	>"$T/redis.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 50); do redis-cli -p 27379 ping >/dev/null 2>&1 && break; sleep 0.1; done
+start_redis 27379
 STATE=redis://127.0.0.1:27379/0 run_backend redis
 python3 - "$T" <<'PY'
 import sys

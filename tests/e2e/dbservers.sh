@@ -1,5 +1,5 @@
-# PostgreSQL and MariaDB servers of our own, on loopback, in $T, stopped at
-# exit. Needs T, fail and at_exit (tests/e2e/lib.sh has them; the SQL
+# PostgreSQL, MariaDB and Redis servers of our own, on loopback, in $T,
+# stopped at exit. Needs T, fail and at_exit (tests/e2e/lib.sh has them; the SQL
 # benchmark defines its own).
 
 # PostgreSQL on 127.0.0.1:$1, data in $T/pg, password authentication (scram)
@@ -70,3 +70,23 @@ mariadb_down() {
 	wait "$MY_PID" 2>/dev/null || true
 }
 my_run() { mariadb --no-defaults -S "$T/my/sock" -u root ${1:+-e "$1"}; }
+
+# Redis on 127.0.0.1:$1, nothing saved; stop_redis / start_redis again for
+# an outage (same port). Exits 77 without redis-server.
+start_redis() {
+	REDIS_PORT=$1
+	command -v redis-server >/dev/null || { echo "skip: no redis-server"; exit 77; }
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+		--dir "$T" >"$T/redis.log" 2>&1 &
+	REDIS_PID=$!
+	[ -n "${REDIS_AT_EXIT:-}" ] || { at_exit stop_redis; REDIS_AT_EXIT=1; }
+	for _ in $(seq 1 50); do
+		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "redis-server did not start: $(tail -3 "$T/redis.log")"
+}
+stop_redis() {
+	kill -TERM "$REDIS_PID" 2>/dev/null || true
+	wait "$REDIS_PID" 2>/dev/null || true
+}

@@ -5,25 +5,9 @@
 # bans and say so, and a ban made during the outage reaches the other node
 # once Redis is back.
 . "$(dirname "$0")/lib.sh"
-command -v redis-server >/dev/null || { echo "skip: no redis-server"; exit 77; }
 RPORT=26240 PA=25241 PB=25242
 
-start_redis() {
-	redis-server --port $RPORT --bind 127.0.0.1 --save '' --appendonly no \
-		--dir "$T" >"$T/redis.log" 2>&1 &
-	REDIS_PID=$!
-	for _ in $(seq 1 50); do
-		redis-cli -p $RPORT ping >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "redis-server did not start: $(tail -3 "$T/redis.log")"
-}
-stop_redis() {
-	kill -TERM "$REDIS_PID" 2>/dev/null || true
-	wait "$REDIS_PID" 2>/dev/null || true
-}
-at_exit stop_redis
-start_redis
+start_redis $RPORT
 
 make_userdb "$T/userdb" 3 u
 node_conf() { # $1 name, $2 port
@@ -118,7 +102,7 @@ seen /pbxguard/api/state '"state":"unreachable: this node' || fail "api/state wh
 ctl_b bans ban 127.0.0.71 1h >/dev/null
 bansof a | grep -q "^127.0.0.71 " && fail "A has a ban it cannot have heard of"
 pass "redis down: both nodes log it (A's metrics and page too), answer, keep their bans"
-start_redis
+start_redis $RPORT
 for _ in $(seq 1 100); do bansof a | grep -q "^127.0.0.71 " && break; sleep 0.1; done
 bansof a | grep -q "^127.0.0.71 .* shared" || fail "B's ban from the outage did not reach A: $(bansof a)"
 grep -q "state: 1 ban of this node shared\|state: [0-9]* bans of this node shared" "$T/b.log" ||
