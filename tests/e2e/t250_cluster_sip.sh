@@ -7,26 +7,10 @@
 # still authenticates with its own nonces, and calls still reach phones
 # whose registration the node already knew.
 . "$(dirname "$0")/lib.sh"
-command -v redis-server >/dev/null || { echo "skip: no redis-server"; exit 77; }
 RPORT=26250 PORT=25250 PBX=25259
 A=127.0.0.11 B=127.0.0.12
 
-start_redis() {
-	redis-server --port $RPORT --bind 127.0.0.1 --save '' --appendonly no \
-		--dir "$T" >"$T/redis.log" 2>&1 &
-	REDIS_PID=$!
-	for _ in $(seq 1 50); do
-		redis-cli -p $RPORT ping >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "redis-server did not start: $(tail -3 "$T/redis.log")"
-}
-stop_redis() {
-	kill -TERM "$REDIS_PID" 2>/dev/null || true
-	wait "$REDIS_PID" 2>/dev/null || true
-}
-at_exit stop_redis
-start_redis
+start_redis $RPORT
 
 make_userdb "$T/userdb" 3 u
 make_users "$T/users.csv" 3 u
@@ -135,13 +119,32 @@ grep -q '^BYE ' "$T/phone.msg" || fail "the PBX's BYE did not reach the phone"
 [ "$(metric pbxguard_sip_to_node_total)" -ge 1 ] || fail "B counted nothing sent to a node"
 pass "a call from the PBX through B reaches u2, registered on A: INVITE, 200, ACK and BYE via B and A"
 
-# Not the other way round: A does not pass a node's request to yet another node.
+# A phone registered nowhere: 480 (the account exists), from B itself.
 rm -f "$T/pbx.msg"
 sipp -sf "$E2E_DIR/scenarios/uac-rr.xml" -s u3 -i 127.0.0.1 -p $PBX -m 1 -nostdin -timeout 5 \
 	-timeout_error -trace_msg -message_file "$T/pbx.msg" $B:$PORT >"$T/pbx.out" 2>&1 &&
 	fail "a call to unregistered u3 completed"
 grep -q '^SIP/2.0 480 ' "$T/pbx.msg" || fail "unregistered u3: want 480, got $(grep '^SIP/2.0' "$T/pbx.msg" | head -3)"
 pass "a call to a phone registered nowhere: 480 from B"
+
+# Stale word on the channel: B hears u3 is on A, A hears u3 is on B (two
+# node ids of the past). B passes the call to A, and A, which has no binding,
+# answers 480 rather than pass a node's request on to another node (which
+# would bounce it back to B: 482 Loop Detected).
+until=$(( $(date +%s) + 600 ))
+redis-cli -p $RPORT publish pbxguard:4:bans "reg 00000000000000aa $A:$PORT $until 1 u3@example.org" >/dev/null
+redis-cli -p $RPORT publish pbxguard:4:bans "reg 00000000000000bb $B:$PORT $until 1 u3@example.org" >/dev/null
+for _ in $(seq 1 20); do [ "$(metric pbxguard_state_remote_aors)" = 2 ] && break; sleep 0.05; done
+[ "$(metric pbxguard_state_remote_aors)" = 2 ] || fail "B did not take the word on u3"
+sent=$(metric pbxguard_sip_to_node_total)
+rm -f "$T/pbx.msg"
+sipp -sf "$E2E_DIR/scenarios/uac-rr.xml" -s u3 -i 127.0.0.1 -p $PBX -m 1 -nostdin -timeout 5 \
+	-timeout_error -trace_msg -message_file "$T/pbx.msg" $B:$PORT >"$T/pbx.out" 2>&1 &&
+	fail "a call to u3, registered nowhere, completed"
+[ "$(metric pbxguard_sip_to_node_total)" = $((sent + 1)) ] || fail "B did not pass the call to A"
+grep -q '^SIP/2.0 480 ' "$T/pbx.msg" ||
+	fail "A must answer 480, not pass it on: got $(grep '^SIP/2.0' "$T/pbx.msg" | head -3)"
+pass "a node's request for a phone not registered there: 480, never passed on to a third node"
 
 # --- Redis stops ---------------------------------------------------------------
 stop_redis
