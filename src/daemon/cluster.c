@@ -6,7 +6,6 @@
 
 #include "core/log.h"
 #include "core/rand.h"
-#include "sip/dialog.h"
 
 #define NC_SLOTS 4096		/* nonce counts asked and not yet taken back */
 #define NC_PROBE 16
@@ -41,6 +40,7 @@ struct cluster {
 	void *next_arg;
 	bool applying;		/* a ban from another node: not sent back */
 	char where[ADDR_STRLEN];	/* where the other nodes reach us; empty: no routing */
+	struct addr self;		/* the same, parsed */
 	void (*ready)(void *arg);
 	void *ready_arg;
 	struct nc_slot nc[NC_SLOTS];
@@ -139,9 +139,9 @@ nc_use(void *arg, const struct nonce_info *ni, uint32_t nc, uint64_t reqhash, ti
 	if (!free_slot)
 		return NC_UNAVAILABLE; /* more waiting than we keep: a fresh nonce */
 	struct nc_slot *s = free_slot;
-	s->gen++;
-	uint64_t token = (uint64_t)s->gen * NC_SLOTS + (uint64_t)(s - c->nc);
-	*s = (struct nc_slot){ ni->id, reqhash, nc, s->gen, -2, now };
+	uint32_t gen = s->gen + 1;
+	uint64_t token = (uint64_t)gen * NC_SLOTS + (uint64_t)(s - c->nc);
+	*s = (struct nc_slot){ ni->id, reqhash, nc, gen, -2, now };
 	if (!rstate_nc_use(c->rs, ni->id, nc, reqhash,
 	    (time_t)ni->issued + (time_t)c->cfg->nonce_expires + 1, on_nc_answer, c, token)) {
 		s->at = 0;
@@ -188,8 +188,8 @@ on_remote_reg(void *arg, const char *aor, const char *node, const char *where, t
 	}
 	/* A node we do not trust is never routed to; nor are we, under an id
 	 * of ours from before a restart (the bindings went with it). */
-	if (!c->where[0] || until <= time(NULL) || strcmp(where, c->where) == 0 ||
-	    !addr_parse(slice_cstr(where), &a) || !guard_cluster_node(c->g, &a))
+	if (!c->where[0] || until <= time(NULL) || !addr_parse(slice_cstr(where), &a) ||
+	    addr_equal(&a, &c->self) || !guard_cluster_node(c->g, &a))
 		return;
 	if (!r) {
 		size_t n = strlen(aor);
@@ -242,7 +242,7 @@ on_local_reg(void *arg, const char *aor)
 /* registrar_each's walk, one AOR's bindings after another. */
 struct reg_walk {
 	struct cluster *c;
-	char aor[DIALOG_OWNER_MAX];
+	char aor[REG_AOR_MAX];	/* the registrar's keys: never cut here */
 	time_t until, at;
 	size_t sent;
 };
@@ -321,7 +321,8 @@ cluster_start(const struct config *cfg, struct event_base *base, struct guard *g
 	int up = config_upstream_listener(cfg);
 	if (reg && cfg->n_cluster_nodes && up >= 0) {
 		c->reg = reg;
-		addr_str(&cfg->transports[up].addr, c->where, sizeof(c->where));
+		c->self = cfg->transports[up].addr;
+		addr_str(&c->self, c->where, sizeof(c->where));
 		c->nbuckets = 4096;
 		if (!(c->remote = calloc(c->nbuckets, sizeof(*c->remote)))) {
 			snprintf(err, errsz, "out of memory");

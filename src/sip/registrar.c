@@ -240,7 +240,7 @@ registrar_update(struct registrar *r, struct slice key, const struct reg_request
 {
 	enum reg_result res = update(r, key, rq, now);
 	if (res == REG_OK && r->hook) {
-		char aor[512];
+		char aor[REG_AOR_MAX];
 		if (slice_copy(key, aor, sizeof(aor)))
 			r->hook(r->hook_arg, aor);
 	}

@@ -32,6 +32,8 @@ struct reg_contact {
 };
 
 #define REG_MAX_CONTACTS_PER_REQUEST 32
+/* An address of record, "user@domain", with its NUL: longer is refused. */
+#define REG_AOR_MAX 400
 
 struct reg_request {
 	struct slice callid;

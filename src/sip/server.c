@@ -213,7 +213,7 @@ do_register(struct sip_server *s, const struct sip_msg *m, const struct sip_pack
 	struct sip_uri to;
 	struct reg_request rq;
 	unsigned too_brief;
-	char aor[400];
+	char aor[REG_AOR_MAX];
 	const char *why;
 
 	if (!sip_nameaddr(sip_hdr_get(m, SIP_H_TO), &touri, &toparams) ||
