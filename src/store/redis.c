@@ -18,7 +18,6 @@
 #define RETRY_MS 1000
 #define CONNECT_TIMEOUT 5	/* s a connection may stay half-made */
 #define RESYNC_TICKS 5		/* retry ticks between two reads of the whole set */
-#define MSG_MAX RSTATE_MSG_MAX
 
 /* A nonce count: taken (0), the same request again (1) or already used (2),
  * compared and set at once so that two nodes cannot both take it. */
@@ -189,8 +188,11 @@ failed(struct rstate *rs, redisReply *r, const char *what)
 {
 	if (r && r->type != REDIS_REPLY_ERROR)
 		return false;
-	char why[256];
-	snprintf(why, sizeof(why), "%s: %s", what, r ? r->str : "no reply");
+	/* Redis's error text may quote a key or value, and those hold AORs
+	 * that came off the wire. */
+	char why[LOG_ESCAPED_SIZE(200) + 64], esc[LOG_ESCAPED_SIZE(200)];
+	snprintf(why, sizeof(why), "%s: %s", what, r ? log_escape((struct slice){ r->str,
+	    r->len < 200 ? r->len : 200 }, esc, sizeof(esc)) : "no reply");
 	set_up(rs, false, why);
 	/* An error on a live connection (a wrong password, say): close it, so
 	 * the retry timer makes a new one rather than leaving us down for good. */
@@ -596,7 +598,7 @@ rstate_unban(struct rstate *rs, const struct ipkey *k)
 void
 rstate_reg(struct rstate *rs, const char *aor, const char *where, time_t until, time_t at)
 {
-	char val[MSG_MAX], msg[MSG_MAX];
+	char val[RSTATE_MSG_MAX], msg[RSTATE_MSG_MAX];
 	if (!rs->up || !rs->cmd)
 		return; /* the up hook sends every registration again */
 	if (until) {

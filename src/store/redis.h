@@ -8,7 +8,8 @@
  *
  * Bans live in the sorted set pbxguard:bans (member: the address, score:
  * when the ban ends; ZADD GT keeps the longest) and every change is
- * published on the channel pbxguard:bans as "ban NODE ADDR UNTIL" or
+ * published on the channel pbxguard:DB:bans (DB: the database number;
+ * channels are not per database) as "ban NODE ADDR UNTIL" or
  * "unban NODE ADDR". When Redis cannot be reached the node keeps its own
  * bans, says so, retries every second, and on reconnecting takes every ban
  * in force from the set and gives it its own (reconciling both ways).
@@ -84,7 +85,7 @@ bool rstate_nc_use(struct rstate *rs, uint64_t id, uint32_t nc, uint64_t reqhash
     time_t until, rstate_nc_cb *cb, void *arg, uint64_t token);
 
 /* A message on the channel, parsed (also the fuzz target's way in). */
-#define RSTATE_MSG_MAX 600
+#define RSTATE_MSG_MAX 600	/* an AOR (REG_AOR_MAX, 400) and a few words */
 enum rstate_msg_kind { RSTATE_BAN, RSTATE_UNBAN, RSTATE_REG, RSTATE_UNREG };
 struct rstate_msg {
 	enum rstate_msg_kind kind;
