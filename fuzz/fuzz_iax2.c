@@ -78,7 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    sizeof(err));
 	iax_users_free(u);
 
-	struct iax_server *s = iax_server_start(base, &cfg, g, keys);
+	struct iax_server *s = iax_server_start(base, &cfg, g, keys, NULL);
 	if (!s)
 		abort();
 	uint8_t buf[IAX_MAX_FRAME];

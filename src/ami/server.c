@@ -43,6 +43,7 @@ struct ami_conn {
 	struct bufferevent *bev;
 	struct event *timer;		/* authtimeout, then the failed login's second */
 	bool tls, started, closing, counted_unauth;
+	bool waiting;			/* AMI_WAIT: reading stopped until the store is ready */
 	uint64_t id;
 	struct ami_session s;
 };
@@ -171,33 +172,68 @@ timer_fired(evutil_socket_t fd, short what, void *arg)
 		conn_free(c);
 }
 
+/* What the session said to do; false when reading stops (c may be gone). */
+static bool
+follow(struct ami_conn *c, enum ami_next next)
+{
+	switch (next) {
+	case AMI_CONTINUE:
+		return true;
+	case AMI_CLOSE:
+		close_after_flush(c);
+		return false;
+	case AMI_CLOSE_LATER: {
+		/* Asterisk's sleep(1): nothing more is read from this client. */
+		c->closing = true;
+		bufferevent_disable(c->bev, EV_READ);
+		struct timeval tv = { AMI_FAIL_DELAY_MS / 1000, (AMI_FAIL_DELAY_MS % 1000) * 1000 };
+		evtimer_add(c->timer, &tv);
+		return false;
+	}
+	case AMI_WAIT:
+		c->waiting = true;
+		bufferevent_disable(c->bev, EV_READ);
+		return false;
+	}
+	return false;
+}
+
 static void
 conn_read(struct bufferevent *bev, void *arg)
 {
 	struct ami_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	while (!c->closing && evbuffer_get_length(in)) {
+	while (!c->closing && !c->waiting && evbuffer_get_length(in)) {
 		size_t avail = evbuffer_get_length(in), used = 0;
 		size_t take = avail < 16384 ? avail : 16384;
 		const char *p = (const char *)evbuffer_pullup(in, (ssize_t)take);
 		enum ami_next next = ami_session_input(&c->s, (struct slice){ p, take }, &used);
 		evbuffer_drain(in, used);
-		if (next == AMI_CLOSE) {
-			close_after_flush(c);
+		if (!follow(c, next))
 			return;
-		}
-		if (next == AMI_CLOSE_LATER) {
-			/* Asterisk's sleep(1): nothing more is read from this client. */
-			c->closing = true;
-			bufferevent_disable(bev, EV_READ);
-			struct timeval tv = { AMI_FAIL_DELAY_MS / 1000,
-				(AMI_FAIL_DELAY_MS % 1000) * 1000 };
-			evtimer_add(c->timer, &tv);
-			return;
-		}
 		if (used == 0)
 			break;
+	}
+}
+
+/* The SQL store has answers: the logins that waited for them go on, then
+ * whatever their clients sent meanwhile. */
+static void
+users_ready(void *arg)
+{
+	struct ami_server *srv = arg;
+	struct ami_conn *next;
+
+	for (struct ami_conn *c = srv->conns; c; c = next) {
+		next = c->next;
+		if (!c->waiting || c->closing)
+			continue;
+		c->waiting = false;
+		if (!follow(c, ami_session_resume(&c->s)))
+			continue;
+		bufferevent_enable(c->bev, EV_READ);
+		conn_read(c->bev, c);
 	}
 }
 
@@ -493,6 +529,13 @@ static bool
 load_users(struct ami_server *srv, char *why, size_t whysz)
 {
 	char err[768];
+
+	if (srv->ctx.store) {
+		srv->ctx.store->ops->refresh(srv->ctx.store->impl, true);
+		snprintf(why, whysz, "AMI users from %s ([manager] soci-password-request)",
+		    srv->ctx.store->where);
+		return true;
+	}
 	struct mgr_users *u = mgr_users_load(srv->cfg->ami.users, srv->cfg, err, sizeof(err));
 
 	if (!u) {
@@ -555,13 +598,18 @@ listen_on(struct ami_server *srv, const struct addr *a, bool tls_only)
 
 struct ami_server *
 ami_server_start(struct event_base *base, const struct config *cfg, struct guard *guard,
-    SSL_CTX *tls, const struct ami_hooks *hooks)
+    SSL_CTX *tls, const struct ami_hooks *hooks, struct store *users)
 {
 	struct ami_server *srv = calloc(1, sizeof(*srv));
 	char why[1024];
 
-	if (!srv)
+	if (!srv) {
+		store_free(users);
 		return NULL;
+	}
+	srv->ctx.store = users;
+	if (users)
+		store_set_ready(users, users_ready, srv);
 	srv->base = base;
 	srv->cfg = cfg;
 	srv->tls = tls;
@@ -604,6 +652,7 @@ ami_server_stop(struct ami_server *srv)
 	for (size_t i = 0; i < srv->nl; i++)
 		evconnlistener_free(srv->l[i].lev);
 	mgr_users_free(srv->users);
+	store_free(srv->ctx.store);
 	free(srv);
 }
 

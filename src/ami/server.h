@@ -18,12 +18,17 @@
 
 struct ami_server;
 
-/* NULL (with a logged reason) on failure. tls: the AMI's server context. */
+/*
+ * NULL (with a logged reason) on failure. tls: the AMI's server context.
+ * users: the users from SQL ([manager] soci-password-request), owned by
+ * the server from here on even on failure; NULL: the users file.
+ */
 struct ami_server *ami_server_start(struct event_base *base, const struct config *cfg,
-    struct guard *guard, SSL_CTX *tls, const struct ami_hooks *hooks);
+    struct guard *guard, SSL_CTX *tls, const struct ami_hooks *hooks, struct store *users);
 void ami_server_stop(struct ami_server *srv);
-/* Re-reads the users file; on an error the users in force stay. why: what
- * happened, for the log and the Reload action. */
+/* Re-reads the users file (or forgets the SQL store's cached answers); on
+ * an error the users in force stay. why: what happened, for the log and
+ * the Reload action. */
 bool ami_server_reload(struct ami_server *srv, char *why, size_t whysz);
 
 /* For the admin page: the upstream's state (NULL: none) and the sessions. */

@@ -246,6 +246,55 @@ fully_booted(struct ami_session *s)
 	flush(s, &b);
 }
 
+/*
+ * The user from the SQL store. True with *out (one user, or none: the
+ * same refusal as a name not in manager.conf) to go on with the login;
+ * false with *next when the login waits for the database or gets its
+ * temporary error (which is no failed password: no strike, no close).
+ */
+static bool
+sql_user(struct ami_session *s, const struct ami_msg *m, struct slice user,
+    struct mgr_users **out, enum ami_next *next)
+{
+	struct ami_ctx *ctx = s->ctx;
+	struct account a;
+	char err[512], as[ADDR_STRLEN];
+
+	*out = NULL;
+	*next = AMI_CONTINUE;
+	switch (user.n ? store_lookup(ctx->store, user, SLICE_LIT(""), &a) : STORE_NOT_FOUND) {
+	case STORE_PENDING:
+		*next = AMI_WAIT;
+		return false;
+	case STORE_UNAVAILABLE:
+		log_warn("AMI: %s: login not checked: %s does not answer", addr_str(&s->remote, as,
+		    sizeof(as)), ctx->store->where);
+		error(s, m, "Authentication temporarily unavailable");
+		return false;
+	case STORE_NOT_FOUND:
+		break;
+	case STORE_FOUND:
+		*out = mgr_users_from_account(user, &a, ctx->store->where, ctx->cfg, err,
+		    sizeof(err));
+		account_wipe(&a);
+		if (!*out) {
+			char esc[LOG_ESCAPED_SIZE(512)];
+			log_warn("AMI: %s", log_escape(slice_cstr(err), esc, sizeof(esc)));
+		}
+		for (size_t i = 0; *out && i < (*out)->nwarn; i++)
+			log_warn("AMI: %s", (*out)->warn[i]);
+		break;
+	}
+	if (!*out && !(*out = calloc(1, sizeof(**out)))) {
+		error(s, m, "Authentication temporarily unavailable");
+		return false;
+	}
+	return true;
+}
+
+static enum ami_next finish_login(struct ami_session *s, const struct ami_msg *m,
+    const struct mgr_user *mu, const char *as, const char *u, const struct guard_verdict *v);
+
 static enum ami_next
 act_login(struct ami_session *s, const struct ami_msg *m)
 {
@@ -258,11 +307,19 @@ act_login(struct ami_session *s, const struct ami_msg *m)
 		return AMI_CONTINUE;
 	}
 	struct slice user = ami_get(m, "Username");
+	struct mgr_users *row = NULL;
+	const struct mgr_users *users = ctx->users;
+	if (ctx->store) {
+		enum ami_next next;
+		if (!sql_user(s, m, user, &row, &next))
+			return next;
+		users = row;
+	}
 	struct guard_source src = { &s->remote, &s->local, s->tls ? "TLS" : "TCP", "AMI",
 		ctx->cfg->ami.acl };
 	struct guard_ami_login rq = {
 		.src = &src,
-		.users = ctx->users,
+		.users = users,
 		.username = user,
 		.md5 = slice_caseeq_cstr(ami_get(m, "AuthType"), "MD5"),
 		.key = ami_get(m, "Key"),
@@ -275,8 +332,20 @@ act_login(struct ami_session *s, const struct ami_msg *m)
 	addr_str(&s->remote, as, sizeof(as));
 	log_escape(user, u, sizeof(u));
 	report(s, &v);
+	enum ami_next next = finish_login(s, m, mu, as, u, &v);
+	mgr_users_free(row);
+	return next;
+}
+
+/* The rest of a login, once the guard has said (mu NULL: refused). */
+static enum ami_next
+finish_login(struct ami_session *s, const struct ami_msg *m, const struct mgr_user *mu,
+    const char *as, const char *u, const struct guard_verdict *v)
+{
+	struct ami_ctx *ctx = s->ctx;
+
 	if (!mu) {
-		log_notice("AMI: %s failed to authenticate as '%s': %s", as, u, v.reason);
+		log_notice("AMI: %s failed to authenticate as '%s': %s", as, u, v->reason);
 		fail_later(s, m, "Authentication failed");
 		return AMI_CLOSE_LATER;
 	}
@@ -775,6 +844,8 @@ ami_session_input(struct ami_session *s, struct slice in, size_t *used)
 		if (!m)
 			break;
 		enum ami_next next = process(s, m);
+		if (next == AMI_WAIT)
+			s->parked = m;
 		if (next != AMI_CONTINUE) {
 			*used = off;
 			return next;
@@ -782,6 +853,20 @@ ami_session_input(struct ami_session *s, struct slice in, size_t *used)
 	}
 	*used = off;
 	return AMI_CONTINUE;
+}
+
+enum ami_next
+ami_session_resume(struct ami_session *s)
+{
+	const struct ami_msg *m = s->parked;
+
+	if (!m)
+		return AMI_CONTINUE;
+	s->parked = NULL;
+	enum ami_next next = process(s, m);
+	if (next == AMI_WAIT)
+		s->parked = m;
+	return next;
 }
 
 void

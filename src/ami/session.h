@@ -47,7 +47,8 @@ struct ami_hooks {
 struct ami_ctx {
 	const struct config *cfg;
 	struct guard *guard;
-	const struct mgr_users *users;
+	const struct mgr_users *users;		/* from the users file, or */
+	struct store *store;			/* from SQL (users NULL then) */
 	struct ami_upstream *up;		/* NULL: no [manager] upstream */
 	struct ami_hooks hooks;
 	time_t started, reloaded;
@@ -65,6 +66,8 @@ enum ami_next {
 	AMI_CONTINUE,
 	AMI_CLOSE,		/* flush what was written, then close */
 	AMI_CLOSE_LATER,	/* wait a second, then ami_session_deferred */
+	AMI_WAIT,		/* the store is fetching the user: read nothing more,
+				 * ami_session_resume once it is ready */
 };
 
 #define AMI_PREAUTH_HEADERS 32	/* tighter before login than Asterisk's 128 after */
@@ -92,6 +95,7 @@ struct ami_session {
 	unsigned refused;		/* before login: messages refused so far */
 	char *deferred;			/* the answer a failed login gets after its second */
 	size_t ndeferred;
+	const struct ami_msg *parked;	/* AMI_WAIT: the Login, still in rd */
 };
 
 /* The session's first bytes are the greeting; false when out of memory. */
@@ -102,6 +106,9 @@ void ami_session_destroy(struct ami_session *s);
 /* Consumes what it can of in (*used); stops after a message that ends the
  * session. */
 enum ami_next ami_session_input(struct ami_session *s, struct slice in, size_t *used);
+/* After AMI_WAIT, when the store has answers: the parked message again.
+ * AMI_CONTINUE when nothing is parked. */
+enum ami_next ami_session_resume(struct ami_session *s);
 /* After AMI_CLOSE_LATER's second: the deferred answer; then close. */
 void ami_session_deferred(struct ami_session *s);
 /*

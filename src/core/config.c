@@ -868,6 +868,8 @@ set_manager(struct cfg_ctx *x, const char *k, const char *v)
 		cfg_str(x, k, v, m->key, sizeof(m->key));
 	} else if (strcmp(k, "users") == 0) {
 		cfg_str(x, k, v, m->users, sizeof(m->users));
+	} else if (strcmp(k, "soci-password-request") == 0) {
+		cfg_str(x, k, v, m->sql_request, sizeof(m->sql_request));
 	} else if (strcmp(k, "authtimeout") == 0) {
 		cfg_uint(x, k, v, 1, 3600, &m->authtimeout);
 	} else if (strcmp(k, "authlimit") == 0) {
@@ -1040,6 +1042,8 @@ set_http(struct cfg_ctx *x, const char *k, const char *v)
 			}
 	} else if (strcasecmp(k, "AuthUserFile") == 0) {
 		cfg_str(x, k, v, h->user_file, sizeof(h->user_file));
+	} else if (strcasecmp(k, "AuthDBDUserPWQuery") == 0) {
+		cfg_str(x, k, v, h->sql_request, sizeof(h->sql_request));
 	} else if (strcasecmp(k, "AuthGroupFile") == 0) {
 		cfg_str(x, k, v, h->group_file, sizeof(h->group_file));
 	} else if (strcasecmp(k, "Require") == 0) {
@@ -1117,6 +1121,8 @@ set_iax2(struct cfg_ctx *x, const char *k, const char *v)
 		cfg_uint(x, k, v, 1, 86400, &i->maxregexpire);
 	} else if (strcmp(k, "users") == 0) {
 		cfg_str(x, k, v, i->users, sizeof(i->users));
+	} else if (strcmp(k, "soci-password-request") == 0) {
+		cfg_str(x, k, v, i->sql_request, sizeof(i->sql_request));
 	} else if (strcmp(k, "keydir") == 0) {
 		cfg_str(x, k, v, i->keydir, sizeof(i->keydir));
 	} else if (strcmp(k, "acl") == 0) {
@@ -1451,6 +1457,17 @@ finish(struct cfg_ctx *x)
 	if (strcmp(c->db_implementation, "sql") == 0 && !c->sql_conninfo[0])
 		cfg_error(x, "db-implementation = %s needs soci-connection-string",
 		    c->db_implementation);
+	/* AMI, IAX2 and web users come from the database [module::Authentication]
+	 * names, whether SIP's accounts do (db-implementation = soci) or not. */
+	const struct { const char *key, *req; } sqlusers[] = {
+		{ "[manager] soci-password-request", c->ami.sql_request },
+		{ "[iax2] soci-password-request", c->iax2.sql_request },
+		{ "[http] AuthDBDUserPWQuery", c->http.sql_request },
+	};
+	for (size_t i = 0; i < sizeof(sqlusers) / sizeof(sqlusers[0]); i++)
+		if (sqlusers[i].req[0] && !c->sql_conninfo[0])
+			cfg_error(x, "%s needs [module::Authentication] soci-connection-string "
+			    "(and soci-backend): the database it asks", sqlusers[i].key);
 	if (c->realm[0] && c->n_auth_domains)
 		cfg_warning(x, "realm is set: stored md5/sha256 hashes only verify if they were "
 		    "made with realm '%s'", c->realm);

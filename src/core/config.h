@@ -182,6 +182,7 @@ struct config {
 		char cert[PATH_MAX];		/* certfile (tlscertfile); empty: [sip]'s */
 		char key[PATH_MAX];		/* tlsprivatekey; empty: certfile's or [sip]'s */
 		char users[PATH_MAX];		/* manager.conf-style; empty: <statedir>/manager.conf */
+		char sql_request[2048];		/* soci-password-request: users from SQL instead */
 		unsigned authtimeout;		/* s to log in */
 		unsigned authlimit;		/* unauthenticated sessions at once */
 		unsigned max_sessions;		/* sessions at once, logged in or not */
@@ -209,6 +210,7 @@ struct config {
 		size_t nlisten;
 		char auth_name[128];		/* AuthName: the Basic realm */
 		char user_file[PATH_MAX];	/* AuthUserFile; empty: <statedir>/htpasswd */
+		char sql_request[2048];		/* AuthDBDUserPWQuery: users from SQL instead */
 		char group_file[PATH_MAX];	/* AuthGroupFile; empty: none */
 		struct http_require {
 			enum { REQUIRE_VALID_USER, REQUIRE_USER, REQUIRE_GROUP } kind;
@@ -242,6 +244,7 @@ struct config {
 		bool delayreject;		/* refusals wait 1 s */
 		unsigned minregexpire, maxregexpire, defaultexpire;
 		char users[PATH_MAX];		/* iax.conf-style; empty: <statedir>/iax.conf */
+		char sql_request[2048];		/* soci-password-request: users from SQL instead */
 		char keydir[PATH_MAX];		/* empty: <statedir>/keys */
 		int acl;			/* the listener's [acl:NAME], or CONFIG_NO_ACL */
 		char acl_name[32];

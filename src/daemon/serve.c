@@ -375,6 +375,52 @@ hook_keys(void *arg, ami_emit_fn emit, void (*done)(void *), void *ectx, char *w
 	return (long)d->keys->n;
 }
 
+/* The credential store db-implementation names; base NULL: only try it. */
+static struct store *
+open_store(const struct config *cfg, struct event_base *base, char *err, size_t errsz)
+{
+	struct store_sql_spec sip = { "soci-password-request", cfg->sql_request,
+		STORE_ROWS_DIGEST, 0, "SIP requests get 503" };
+
+	if (strcmp(cfg->db_implementation, "sql") == 0)
+		return store_sql_open(cfg, &sip, base, err, errsz);
+	return store_file_open(cfg->file_path, err, errsz);
+}
+
+enum front { FRONT_AMI, FRONT_IAX2, FRONT_HTTP };
+
+/*
+ * A front end's users from SQL, over [module::Authentication]'s database:
+ * true with *out (NULL when the section reads its file instead); false
+ * with err. Two connections each: logins there are rare next to SIP's.
+ */
+static bool
+open_users(const struct config *cfg, enum front f, struct event_base *base,
+    struct store **out, char *err, size_t errsz)
+{
+	static const struct {
+		const char *key;
+		enum store_rows rows;
+		const char *temporary;
+	} fronts[] = {
+		[FRONT_AMI] = { "[manager] soci-password-request", STORE_ROWS_SETTINGS,
+			"AMI logins get \"Authentication temporarily unavailable\"" },
+		[FRONT_IAX2] = { "[iax2] soci-password-request", STORE_ROWS_SETTINGS,
+			"IAX2 logins are refused as congestion" },
+		[FRONT_HTTP] = { "[http] AuthDBDUserPWQuery", STORE_ROWS_HASH,
+			"web logins get 503" },
+	};
+	const char *req = f == FRONT_AMI ? cfg->ami.sql_request
+	    : f == FRONT_IAX2 ? cfg->iax2.sql_request : cfg->http.sql_request;
+
+	*out = NULL;
+	if (!req[0])
+		return true;
+	struct store_sql_spec sp = { fronts[f].key, req, fronts[f].rows,
+		cfg->sql_poolsize < 2 ? cfg->sql_poolsize : 2, fronts[f].temporary };
+	return (*out = store_sql_open(cfg, &sp, base, err, errsz)) != NULL;
+}
+
 static bool
 hook_reload(void *arg, char *why, size_t whysz)
 {
@@ -408,10 +454,17 @@ static bool
 start_ami(struct daemon *d)
 {
 	struct ami_hooks h = { d, hook_registrations, hook_keys, hook_reload, hook_status };
+	struct store *users;
+	char err[768];
 
 	if (!d->cfg.ami.enabled)
 		return true;
-	return (d->ami = ami_server_start(d->base, &d->cfg, d->guard, d->ami_tls, &h)) != NULL;
+	if (!open_users(&d->cfg, FRONT_AMI, d->base, &users, err, sizeof(err))) {
+		log_err("AMI: %s", err);
+		return false;
+	}
+	return (d->ami = ami_server_start(d->base, &d->cfg, d->guard, d->ami_tls, &h, users))
+	    != NULL;
 }
 
 /* ---- what the admin page and /metrics read from the rest of the daemon -- */
@@ -672,10 +725,17 @@ static bool
 start_http(struct daemon *d)
 {
 	struct http_hooks h = { d, hook_http_state, hook_http_metrics };
+	struct store *users;
+	char err[768];
 
 	if (!d->cfg.http.enabled)
 		return true;
-	return (d->http = http_server_start(d->base, &d->cfg, d->guard, d->http_tls, &h)) != NULL;
+	if (!open_users(&d->cfg, FRONT_HTTP, d->base, &users, err, sizeof(err))) {
+		log_err("HTTP: %s", err);
+		return false;
+	}
+	return (d->http = http_server_start(d->base, &d->cfg, d->guard, d->http_tls, &h, users))
+	    != NULL;
 }
 
 static bool
@@ -695,7 +755,12 @@ start_iax2(struct daemon *d, bool ask)
 	if (d->cfg.iax2.outkey[0] && !keyring_find(d->keys, slice_cstr(d->cfg.iax2.outkey), true))
 		log_warn("[iax2] outkey %s: no %s/%s.key", d->cfg.iax2.outkey, d->cfg.iax2.keydir,
 		    d->cfg.iax2.outkey);
-	return (d->iax = iax_server_start(d->base, &d->cfg, d->guard, d->keys)) != NULL;
+	struct store *users;
+	if (!open_users(&d->cfg, FRONT_IAX2, d->base, &users, err, sizeof(err))) {
+		log_err("IAX2: %s", err);
+		return false;
+	}
+	return (d->iax = iax_server_start(d->base, &d->cfg, d->guard, d->keys, users)) != NULL;
 }
 
 /* Bans from the state file, into the kernel when allowed; the control socket. */
@@ -744,14 +809,6 @@ print_errors(const struct config_errors *e)
 	return e->n ? 1 : 0;
 }
 
-/* The credential store db-implementation names; base NULL: only try it. */
-static struct store *
-open_store(const struct config *cfg, struct event_base *base, char *err, size_t errsz)
-{
-	if (strcmp(cfg->db_implementation, "sql") == 0)
-		return store_sql_open(cfg, base, err, errsz);
-	return store_file_open(cfg->file_path, err, errsz);
-}
 
 /* --check: a file that did not load says why; one that did, its warnings. */
 static bool
@@ -838,7 +895,16 @@ cmd_serve(int argc, char **argv)
 			store_free(s);
 			if (!start_tls(&d, false))
 				ok = false;
-			if (d.cfg.ami.enabled) {
+			/* The AMI, IAX2 and web requests: compiled and prepared once. */
+			for (enum front f = FRONT_AMI; f <= FRONT_HTTP; f++) {
+				struct store *us;
+				if (!open_users(&d.cfg, f, NULL, &us, err, sizeof(err))) {
+					fprintf(stderr, "%s\n", err);
+					ok = false;
+				}
+				store_free(us);
+			}
+			if (d.cfg.ami.enabled && !d.cfg.ami.sql_request[0]) {
 				err[0] = '\0';
 				struct mgr_users *u = mgr_users_load(d.cfg.ami.users, &d.cfg, err,
 				    sizeof(err));
@@ -847,8 +913,8 @@ cmd_serve(int argc, char **argv)
 			}
 			if (d.cfg.iax2.enabled) {
 				err[0] = '\0';
-				struct iax_users *u = iax_users_load(d.cfg.iax2.users, &d.cfg, err,
-				    sizeof(err));
+				struct iax_users *u = d.cfg.iax2.sql_request[0] ? calloc(1, sizeof(*u))
+				    : iax_users_load(d.cfg.iax2.users, &d.cfg, err, sizeof(err));
 				ok &= check_report(u != NULL, err, u ? u->warn : NULL, u ? u->nwarn : 0);
 				iax_users_free(u);
 				err[0] = '\0';
@@ -856,7 +922,8 @@ cmd_serve(int argc, char **argv)
 				ok &= check_report(r != NULL, err, r ? r->warn : NULL, r ? r->nwarn : 0);
 				keyring_free(r);
 			}
-			if (d.cfg.http.enabled && access(d.cfg.http.user_file, F_OK) == 0) {
+			if (d.cfg.http.enabled && !d.cfg.http.sql_request[0] &&
+			    access(d.cfg.http.user_file, F_OK) == 0) {
 				err[0] = '\0';
 				struct htp_users *u = htp_load(d.cfg.http.user_file, err, sizeof(err));
 				ok &= check_report(u != NULL, err, u ? u->warn : NULL, u ? u->nwarn : 0);

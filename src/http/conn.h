@@ -35,6 +35,7 @@ struct hconn {
 	size_t body_n;
 	char user[256];			/* authenticated as */
 	struct auth_job *job;		/* a hash running for this request */
+	struct auth_job *parked;	/* waiting for the SQL store's answer */
 	struct http_proxy *proxy;	/* relaying to the PBX's GUI */
 	bool busy;			/* a request is being answered */
 	bool want_body;			/* authenticated, its body still coming */
@@ -55,7 +56,10 @@ struct http_server {
 	struct hconn *conns;
 	size_t nconns;
 	struct workq *wq;
-	struct htp_users *users;
+	struct htp_users *users;	/* AuthUserFile, or NULL with */
+	struct store *store;		/* AuthDBDUserPWQuery's users */
+	char standin[ACCOUNT_SECRET_MAX];	/* a hash the database gave: what an
+					 * unknown user's password is checked against */
 	struct htp_groups *groups;
 	time_t checked;			/* files last looked at */
 	uint8_t csrf_key[32];

@@ -33,6 +33,7 @@ struct auth_job {
 	size_t pwlen;
 	struct guard_web_job gj;
 	bool matched;
+	struct htp_users *row;		/* the user from SQL (or none: empty), owned */
 };
 
 static const char *
@@ -66,6 +67,7 @@ reason_phrase(unsigned status)
 /* ---- connections ---------------------------------------------------------- */
 
 static void conn_read(struct bufferevent *bev, void *arg);
+static void job_free(struct auth_job *j);
 static void conn_event(struct bufferevent *bev, short what, void *arg);
 
 static void
@@ -89,6 +91,8 @@ conn_free(struct hconn *c)
 	srv->nconns--;
 	if (c->job)
 		c->job->c = NULL; /* its done() frees it */
+	if (c->parked)
+		job_free(c->parked);
 	webproxy_free(c->proxy);
 	if (c->timer)
 		event_free(c->timer);
@@ -260,9 +264,9 @@ load_files(struct http_server *srv, char *why, size_t whysz)
 	const struct config_http *h = &srv->cfg->http;
 	char err[768];
 	struct htp_groups *g = NULL;
+	struct htp_users *u = NULL;
 
-	struct htp_users *u = htp_load(h->user_file, err, sizeof(err));
-	if (!u) {
+	if (!srv->store && !(u = htp_load(h->user_file, err, sizeof(err)))) {
 		snprintf(why, whysz, "%s (the users in force stay)", err);
 		return false;
 	}
@@ -271,15 +275,21 @@ load_files(struct http_server *srv, char *why, size_t whysz)
 		snprintf(why, whysz, "%s (the users in force stay)", err);
 		return false;
 	}
-	for (size_t i = 0; i < u->nwarn; i++)
+	for (size_t i = 0; u && i < u->nwarn; i++)
 		log_warn("HTTP: %s", u->warn[i]);
 	htp_free(srv->users);
 	htp_groups_free(srv->groups);
 	srv->users = u;
 	srv->groups = g;
 	guard_web_flush(srv->guard);
-	snprintf(why, whysz, "%zu web user%s from %s%s%s", u->n, u->n == 1 ? "" : "s",
-	    h->user_file, g ? ", groups from " : "", g ? h->group_file : "");
+	if (srv->store) {
+		srv->store->ops->refresh(srv->store->impl, true); /* answers cached go too */
+		snprintf(why, whysz, "web users from %s (AuthDBDUserPWQuery)%s%s",
+		    srv->store->where, g ? ", groups from " : "", g ? h->group_file : "");
+	} else {
+		snprintf(why, whysz, "%zu web user%s from %s%s%s", u->n, u->n == 1 ? "" : "s",
+		    h->user_file, g ? ", groups from " : "", g ? h->group_file : "");
+	}
 	return true;
 }
 
@@ -300,7 +310,7 @@ refresh(struct http_server *srv, time_t now)
 	if (now == srv->checked)
 		return;
 	srv->checked = now;
-	if (!htp_changed(srv->users, h->user_file) &&
+	if (!(srv->users && htp_changed(srv->users, h->user_file)) &&
 	    !(srv->groups && htp_groups_changed(srv->groups, h->group_file)))
 		return;
 	if (load_files(srv, why, sizeof(why)))
@@ -324,13 +334,14 @@ source_of(struct hconn *c)
 static struct guard_web_login
 login_of(struct hconn *c, struct auth_job *j, const struct guard_source *src)
 {
-	return (struct guard_web_login){ src, c->srv->users, c->srv->groups,
+	return (struct guard_web_login){ src, j->row ? j->row : c->srv->users, c->srv->groups,
 		{ j->user, j->ulen }, { j->pw, j->pwlen }, time(NULL) };
 }
 
 static void
 job_free(struct auth_job *j)
 {
+	htp_free(j->row);
 	OPENSSL_cleanse(j, sizeof(*j));
 	free(j);
 }
@@ -379,6 +390,8 @@ job_done(void *arg)
 	finish_auth(j->c, j);
 }
 
+static void check(struct hconn *c, struct auth_job *j);
+
 static void
 authenticate(struct hconn *c)
 {
@@ -418,9 +431,70 @@ authenticate(struct hconn *c)
 	memcpy(j->pw, pw.p, pw.n);
 	j->pwlen = pw.n;
 	OPENSSL_cleanse(buf, sizeof(buf));
+	check(c, j);
+}
+
+/*
+ * AuthDBDUserPWQuery: the user's hash from the database, into j->row.
+ * False when the check cannot go on now: parked until the store is ready,
+ * or answered 503 (the database does not answer: no strike, nobody in).
+ */
+static bool
+sql_user(struct hconn *c, struct auth_job *j)
+{
+	static const char down[] = "the user database does not answer: retry in a moment\n";
+	struct http_server *srv = c->srv;
+	struct account a;
+	char as[ADDR_STRLEN];
+	bool found = false;
+
+	switch (store_lookup(srv->store, (struct slice){ j->user, j->ulen }, SLICE_LIT(""), &a)) {
+	case STORE_PENDING:
+		c->parked = j;
+		return false;
+	case STORE_UNAVAILABLE:
+		log_warn("HTTP: %s: login not checked: %s does not answer",
+		    addr_str(&c->remote, as, sizeof(as)), srv->store->where);
+		job_free(j);
+		srv->n_busy++;
+		c->busy = true;
+		http_respond(c, 503, "text/plain; charset=utf-8", "Retry-After: 5\r\n", down,
+		    sizeof(down) - 1);
+		http_request_done(c);
+		return false;
+	case STORE_FOUND:
+		found = a.has_hash;
+		break;
+	case STORE_NOT_FOUND:
+		break;
+	}
+	j->row = found ? htp_one((struct slice){ j->user, j->ulen }, a.hash)
+	    : calloc(1, sizeof(*j->row));
+	if (found)
+		snprintf(srv->standin, sizeof(srv->standin), "%s", a.hash);
+	account_wipe(&a);
+	if (!j->row) {
+		job_free(j);
+		fail(c, 500, "out of memory");
+		return false;
+	}
+	return true;
+}
+
+/* The password against the user's hash, on a worker (or from the cache). */
+static void
+check(struct hconn *c, struct auth_job *j)
+{
+	struct http_server *srv = c->srv;
+
+	if (srv->store && !sql_user(c, j))
+		return;
 	struct guard_source src = source_of(c);
 	struct guard_web_login rq = login_of(c, j, &src);
 	guard_web_prepare(srv->guard, &rq, &j->gj);
+	/* Someone the database does not know costs a hash like one it knows. */
+	if (srv->store && !j->row->n)
+		snprintf(j->gj.hash, sizeof(j->gj.hash), "%s", srv->standin);
 	if (j->gj.cached) {
 		j->matched = true;
 		finish_auth(c, j);
@@ -748,15 +822,37 @@ listen_on(struct http_server *srv, const struct http_listen *hl)
 	return true;
 }
 
+/* The SQL store has answers: the logins parked for them go on. */
+static void
+users_ready(void *arg)
+{
+	struct http_server *srv = arg;
+	struct hconn *next;
+
+	for (struct hconn *c = srv->conns; c; c = next) {
+		next = c->next;
+		struct auth_job *j = c->parked;
+		if (!j)
+			continue;
+		c->parked = NULL;
+		check(c, j);
+	}
+}
+
 struct http_server *
 http_server_start(struct event_base *base, const struct config *cfg, struct guard *guard,
-    SSL_CTX *tls, const struct http_hooks *hooks)
+    SSL_CTX *tls, const struct http_hooks *hooks, struct store *users)
 {
 	struct http_server *srv = calloc(1, sizeof(*srv));
 	char why[1024];
 
-	if (!srv)
+	if (!srv) {
+		store_free(users);
 		return NULL;
+	}
+	srv->store = users;
+	if (users)
+		store_set_ready(users, users_ready, srv);
 	srv->base = base;
 	srv->cfg = cfg;
 	srv->guard = guard;
@@ -794,6 +890,8 @@ http_server_stop(struct http_server *srv)
 		evconnlistener_free(srv->l[i].lev);
 	htp_free(srv->users);
 	htp_groups_free(srv->groups);
+	store_free(srv->store);
+	OPENSSL_cleanse(srv->standin, sizeof(srv->standin));
 	OPENSSL_cleanse(srv->csrf_key, sizeof(srv->csrf_key));
 	free(srv);
 }

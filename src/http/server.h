@@ -27,8 +27,10 @@ struct http_hooks {
 
 struct http_server;
 
+/* users: AuthDBDUserPWQuery's store, owned by the server from here on
+ * even on failure; NULL: AuthUserFile. */
 struct http_server *http_server_start(struct event_base *base, const struct config *cfg,
-    struct guard *guard, SSL_CTX *tls, const struct http_hooks *hooks);
+    struct guard *guard, SSL_CTX *tls, const struct http_hooks *hooks, struct store *users);
 void http_server_stop(struct http_server *srv);
 /* Re-read AuthUserFile and AuthGroupFile now; on an error the ones in force stay. */
 bool http_server_reload(struct http_server *srv, char *why, size_t whysz);

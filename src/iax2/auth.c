@@ -52,6 +52,68 @@ take_name(struct iax_leg *l, struct slice user)
 		l->username[0] = '\0';
 }
 
+static const struct iax_users *
+users_of(const struct iax_server *s, const struct iax_leg *l)
+{
+	return l->row ? l->row : s->users;
+}
+
+/*
+ * The user from the SQL store, into l->row (empty when there is none: the
+ * same challenge and refusal as a name not in iax.conf). False when the
+ * leg waits for the database, or was refused for now because it does not
+ * answer (congestion: no strike, the client may try again).
+ */
+static bool
+sql_user(struct iax_server *s, struct iax_leg *l, uint64_t now)
+{
+	struct account a;
+	char err[512], as[ADDR_STRLEN];
+	struct slice name = slice_cstr(l->username);
+
+	switch (name.n ? store_lookup(s->store, name, SLICE_LIT(""), &a) : STORE_NOT_FOUND) {
+	case STORE_PENDING:
+		l->state = LEG_LOOKUP;
+		return false;
+	case STORE_UNAVAILABLE:
+		log_warn("iax2 %s from %s: not checked: %s does not answer", l->lookup_reg ?
+		    "REGREQ" : "NEW", addr_str(&l->peer, as, sizeof(as)), s->store->where);
+		iax_refuse(s, l, l->lookup_reg ? IAX_REGREJ : IAX_REJECT,
+		    "Temporary failure", IAX_CAUSE_TEMPORARY_FAILURE, now);
+		return false;
+	case STORE_NOT_FOUND:
+		break;
+	case STORE_FOUND:
+		l->row = iax_users_from_account(name, &a, s->store->where, s->cfg, err, sizeof(err));
+		account_wipe(&a);
+		if (!l->row) {
+			char esc[LOG_ESCAPED_SIZE(512)];
+			log_warn("iax2: %s", log_escape(slice_cstr(err), esc, sizeof(esc)));
+		}
+		for (size_t i = 0; l->row && i < l->row->nwarn; i++)
+			log_warn("iax2: %s", l->row->warn[i]);
+		break;
+	}
+	if (!l->row && !(l->row = calloc(1, sizeof(*l->row)))) {
+		iax_refuse(s, l, l->lookup_reg ? IAX_REGREJ : IAX_REJECT, "Temporary failure",
+		    IAX_CAUSE_TEMPORARY_FAILURE, now);
+		return false;
+	}
+	return true;
+}
+
+void
+iax_auth_lookup(struct iax_server *s, struct iax_leg *l, uint64_t now)
+{
+	bool reg = l->lookup_reg;
+
+	if (s->store && !l->row && !sql_user(s, l, now))
+		return;
+	l->methods = guard_iax_methods(users_of(s, l), slice_cstr(l->username), reg);
+	l->state = reg ? LEG_AUTH_REG : LEG_AUTH_CALL;
+	send_challenge(s, l, reg ? IAX_REGAUTH : IAX_AUTHREQ, now);
+}
+
 void
 iax_auth_new(struct iax_server *s, struct iax_leg *l, const struct iax_ies *ies, uint64_t now)
 {
@@ -60,9 +122,8 @@ iax_auth_new(struct iax_server *s, struct iax_leg *l, const struct iax_ies *ies,
 		iax_refuse(s, l, IAX_REJECT, "Call request too large", IAX_CAUSE_CALL_REJECTED, now);
 		return;
 	}
-	l->methods = guard_iax_methods(s->users, slice_cstr(l->username), false);
-	l->state = LEG_AUTH_CALL;
-	send_challenge(s, l, IAX_AUTHREQ, now);
+	l->lookup_reg = false;
+	iax_auth_lookup(s, l, now);
 }
 
 void
@@ -75,9 +136,8 @@ iax_auth_regreq(struct iax_server *s, struct iax_leg *l, const struct iax_ies *i
 	l->reg_release = release;
 	iax_ie_u16(ies, IAX_IE_REFRESH, &refresh);
 	l->refresh = refresh;
-	l->methods = guard_iax_methods(s->users, slice_cstr(l->username), true);
-	l->state = LEG_AUTH_REG;
-	send_challenge(s, l, IAX_REGAUTH, now);
+	l->lookup_reg = true;
+	iax_auth_lookup(s, l, now);
 }
 
 static void
@@ -151,7 +211,7 @@ iax_auth_answer(struct iax_server *s, struct iax_leg *l, const struct iax_ies *i
 	bool reg = l->state == LEG_AUTH_REG;
 	struct guard_iax_login rq = {
 		.src = &src,
-		.users = s->users,
+		.users = users_of(s, l),
 		.keys = s->keys,
 		.username = slice_cstr(l->username),
 		.reg = reg,

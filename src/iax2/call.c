@@ -125,6 +125,7 @@ iax_leg_free(struct iax_calls *t, struct iax_leg *l)
 		free(s);
 	}
 	explicit_bzero(l->challenge, sizeof(l->challenge));
+	iax_users_free(l->row);
 	free(l);
 }
 

@@ -20,6 +20,7 @@
 #include "core/addr.h"
 #include "core/cidr.h"
 #include "iax2/frame.h"
+#include "store/iaxusers.h"
 
 #define IAX_MAX_TRIES 5
 #define IAX_FIRST_RETRY_MS 1000
@@ -28,6 +29,7 @@
 #define IAX_SAVED_IES 1024
 
 enum iax_leg_state {
+	LEG_LOOKUP,		/* NEW/REGREQ in: the SQL store is fetching the user */
 	LEG_AUTH_REG,		/* REGAUTH sent, waiting for the answering REGREQ/REGREL */
 	LEG_AUTH_CALL,		/* AUTHREQ sent, waiting for AUTHREP */
 	LEG_WAIT_PEER,		/* caller authenticated; the other leg is being set up */
@@ -73,6 +75,8 @@ struct iax_leg {
 	size_t nies;
 	unsigned refresh;		/* REGREQ: the asked refresh */
 	char token[64];			/* the PBX's call token, for our NEW again */
+	bool lookup_reg;		/* LEG_LOOKUP: for a REGREQ/REGREL, not a NEW */
+	struct iax_users *row;		/* the user from SQL (or none: empty), owned */
 };
 
 /* The call table: call numbers, the (peer, remote) index, and counts. */

@@ -21,7 +21,8 @@ struct iax_server {
 	struct event_base *base;
 	const struct config *cfg;
 	struct guard *g;
-	struct iax_users *users;
+	struct iax_users *users;	/* the users file, or NULL with */
+	struct store *store;		/* [iax2] soci-password-request's users */
 	struct keyring *keys;
 	int fd;
 	struct addr local;
@@ -56,6 +57,8 @@ void iax_report(struct iax_server *s, const struct addr *from, struct slice sess
     const struct guard_verdict *v);
 
 /* ---- auth.c ---- */
+/* After LEG_LOOKUP: the store has answers, the challenge goes out. */
+void iax_auth_lookup(struct iax_server *s, struct iax_leg *l, uint64_t now);
 void iax_auth_new(struct iax_server *s, struct iax_leg *l, const struct iax_ies *ies,
     uint64_t now);
 void iax_auth_regreq(struct iax_server *s, struct iax_leg *l, const struct iax_ies *ies,

@@ -72,6 +72,7 @@ enum iax_ie_type {
 #define IAX_CAUSE_NO_ROUTE 3
 #define IAX_CAUSE_UNREGISTERED 20
 #define IAX_CAUSE_NORMAL 16
+#define IAX_CAUSE_TEMPORARY_FAILURE 41
 
 enum iax_kind { IAX_FULL, IAX_MINI, IAX_META };
 

@@ -524,10 +524,31 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The SQL store has answers: the legs that waited for them are challenged. */
+static void
+users_ready(void *arg)
+{
+	struct iax_server *s = arg;
+	uint64_t now = iax_now_ms();
+
+	for (struct iax_leg *l = s->calls.all, *next; l; l = next) {
+		next = l->anext;
+		if (l->state == LEG_LOOKUP)
+			iax_auth_lookup(s, l, now); /* a refusal keeps the leg till delayreject */
+	}
+}
+
 static bool
 load_users(struct iax_server *s, char *msg, size_t msgsz)
 {
 	char err[1024];
+
+	if (s->store) {
+		s->store->ops->refresh(s->store->impl, true);
+		snprintf(msg, msgsz, "IAX2 accounts from %s ([iax2] soci-password-request)",
+		    s->store->where);
+		return true;
+	}
 	struct iax_users *u = iax_users_load(s->cfg->iax2.users, s->cfg, err, sizeof(err));
 
 	if (!u) {
@@ -547,13 +568,18 @@ load_users(struct iax_server *s, char *msg, size_t msgsz)
 
 struct iax_server *
 iax_server_start(struct event_base *base, const struct config *cfg, struct guard *g,
-    struct keyring *keys)
+    struct keyring *keys, struct store *users)
 {
 	struct iax_server *s = calloc(1, sizeof(*s));
 	char msg[1200], as[ADDR_STRLEN];
 
-	if (!s)
+	if (!s) {
+		store_free(users);
 		return NULL;
+	}
+	s->store = users;
+	if (users)
+		store_set_ready(users, users_ready, s);
 	s->base = base;
 	s->cfg = cfg;
 	s->g = g;
@@ -603,6 +629,7 @@ iax_server_stop(struct iax_server *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	iax_users_free(s->users);
+	store_free(s->store);
 	free(s->regs);
 	OPENSSL_cleanse(s->token_key, sizeof(s->token_key));
 	free(s);

@@ -29,9 +29,11 @@ struct iax_stats {
 	size_t legs, unvalidated, registrations;
 };
 
-/* keys: the key directory, owned by the caller and kept while we run. */
+/* keys: the key directory, owned by the caller and kept while we run.
+ * users: [iax2] soci-password-request's store, owned from here on even on
+ * failure; NULL: the users file. */
 struct iax_server *iax_server_start(struct event_base *base, const struct config *cfg,
-    struct guard *g, struct keyring *keys);
+    struct guard *g, struct keyring *keys, struct store *users);
 void iax_server_stop(struct iax_server *s);
 /* SIGHUP: the users file again (all or nothing), and the keys. */
 bool iax_server_reload(struct iax_server *s, struct keyring *keys, char *msg, size_t msgsz);

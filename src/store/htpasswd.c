@@ -445,6 +445,26 @@ htp_free(struct htp_users *u)
 	free(u);
 }
 
+struct htp_users *
+htp_one(struct slice name, const char *hash)
+{
+	struct htp_users *u = calloc(1, sizeof(*u));
+
+	if (!u || !(u->u = calloc(1, sizeof(*u->u))))
+		goto bad;
+	if (!(u->u[0].name = strndup(name.p, name.n)) || !(u->u[0].hash = strdup(hash))) {
+		free(u->u[0].name);
+		goto bad;
+	}
+	u->n = 1;
+	return u;
+bad:
+	if (u)
+		free(u->u);
+	free(u);
+	return NULL;
+}
+
 const struct htp_user *
 htp_find(const struct htp_users *u, struct slice name)
 {

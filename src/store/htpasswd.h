@@ -72,6 +72,8 @@ struct htp_users *htp_load(const char *path, char *err, size_t errsz);
 struct htp_users *htp_parse(const char *text, size_t len, const char *fname, char *err,
     size_t errsz);
 void htp_free(struct htp_users *u);
+/* One user (a row of AuthDBDUserPWQuery): NULL when out of memory. */
+struct htp_users *htp_one(struct slice name, const char *hash);
 const struct htp_user *htp_find(const struct htp_users *u, struct slice name);
 /* Has path changed since u was read (another inode, size or time)? */
 bool htp_changed(const struct htp_users *u, const char *path);

@@ -109,7 +109,10 @@ set_key(struct iax_users *u, struct iax_user *iu, const struct astconf_var *var,
 	const char *k = var->key, *v = var->val;
 	char where[PATH_MAX + 120];
 
-	snprintf(where, sizeof(where), "%s:%u: [%s]", fname, var->line, iu->name);
+	if (var->line) /* 0: an SQL row's column */
+		snprintf(where, sizeof(where), "%s:%u: [%s]", fname, var->line, iu->name);
+	else
+		snprintf(where, sizeof(where), "%s: [%s]", fname, iu->name);
 	if (strcasecmp(k, "type") == 0) {
 		iu->can_call = strcasecmp(v, "user") == 0 || strcasecmp(v, "friend") == 0;
 		iu->can_register = strcasecmp(v, "peer") == 0 || strcasecmp(v, "friend") == 0;
@@ -164,6 +167,79 @@ set_key(struct iax_users *u, struct iax_user *iu, const struct astconf_var *var,
 	return true;
 }
 
+/* What a section or row says as a whole (where: "file:line" or the engine). */
+static void
+finish_user(struct iax_users *u, struct iax_user *iu, const char *where, bool dynamic)
+{
+	if (iu->can_register && !dynamic) {
+		warn(u, "%s: [%s] has a fixed host: it cannot register (host = dynamic lets it)",
+		    where, iu->name);
+		iu->can_register = false;
+	}
+	if (iu->ninkeys && !(iu->auth & IAXU_AUTH_RSA))
+		warn(u, "%s: [%s] has inkeys but auth lacks rsa: the keys are not used", where,
+		    iu->name);
+	if ((iu->auth & IAXU_AUTH_RSA) && !iu->ninkeys)
+		warn(u, "%s: [%s] allows rsa but has no inkeys", where, iu->name);
+	if ((iu->auth & (IAXU_AUTH_MD5 | IAXU_AUTH_PLAINTEXT)) && !iu->nsecrets && !iu->ninkeys)
+		warn(u, "%s: [%s] has no secret and no inkeys: it can never authenticate", where,
+		    iu->name);
+}
+
+struct iax_users *
+iax_users_from_account(struct slice name, const struct account *a, const char *where,
+    const struct config *cfg, char *err, size_t errsz)
+{
+	struct iax_users *u = calloc(1, sizeof(*u));
+	char key[48], val[ACCOUNT_ATTRS_MAX];
+	size_t pos = 0;
+	bool dynamic = true;
+
+	if (!u || !(u->u = calloc(1, sizeof(*u->u)))) {
+		snprintf(err, errsz, "%s: out of memory", where);
+		goto bad;
+	}
+	struct iax_user *iu = &u->u[u->n++];
+	if (!slice_copy(name, iu->name, sizeof(iu->name))) {
+		snprintf(err, errsz, "%s: the user name is too long", where);
+		goto bad;
+	}
+	snprintf(iu->ha.name, sizeof(iu->ha.name), "permit/deny");
+	iu->auth = IAXU_AUTH_MD5;
+	/* One request for chan_iax2's users and peers: a friend unless a type
+	 * column says otherwise (Asterisk's realtime tables tell them apart by
+	 * the table). */
+	iu->can_call = iu->can_register = true;
+	/* The first column; MD5 challenges need the secret itself. */
+	if (a->has_clrtxt) {
+		if (!(iu->secrets[0] = strdup(a->clrtxt))) {
+			snprintf(err, errsz, "%s: out of memory", where);
+			goto bad;
+		}
+		iu->nsecrets = 1;
+	}
+	while (account_attr_next(a, &pos, key, sizeof(key), val, sizeof(val))) {
+		struct astconf_var var = { key, val, 0 };
+		if (strcasecmp(key, "secret") == 0) {
+			snprintf(err, errsz, "%s: [%s]: a column named secret: the secret is the "
+			    "first column", where, iu->name);
+			goto bad;
+		}
+		if (!set_key(u, iu, &var, where, cfg, &dynamic, err, errsz))
+			goto bad;
+	}
+	if (!a->has_clrtxt && !iu->ninkeys)
+		warn(u, "%s: [%s]: the row holds a hash, not the secret (CLRTXT): IAX2's MD5 "
+		    "challenge needs the secret itself", where, iu->name);
+	finish_user(u, iu, where, dynamic);
+	explicit_bzero(val, sizeof(val));
+	return u;
+bad:
+	explicit_bzero(val, sizeof(val));
+	iax_users_free(u);
+	return NULL;
+}
+
 struct iax_users *
 iax_users_parse(const char *text, size_t len, const char *fname, const struct config *cfg,
     char *err, size_t errsz)
@@ -203,20 +279,9 @@ iax_users_parse(const char *text, size_t len, const char *fname, const struct co
 			u->n--;
 			continue;
 		}
-		if (iu->can_register && !dynamic) {
-			warn(u, "%s:%u: [%s] has a fixed host: it cannot register (host = dynamic "
-			    "lets it)", fname, s->line, s->name);
-			iu->can_register = false;
-		}
-		if (iu->ninkeys && !(iu->auth & IAXU_AUTH_RSA))
-			warn(u, "%s:%u: [%s] has inkeys but auth lacks rsa: the keys are not used",
-			    fname, s->line, s->name);
-		if ((iu->auth & IAXU_AUTH_RSA) && !iu->ninkeys)
-			warn(u, "%s:%u: [%s] allows rsa but has no inkeys", fname, s->line, s->name);
-		if ((iu->auth & (IAXU_AUTH_MD5 | IAXU_AUTH_PLAINTEXT)) && !iu->nsecrets &&
-		    !iu->ninkeys)
-			warn(u, "%s:%u: [%s] has no secret and no inkeys: it can never authenticate",
-			    fname, s->line, s->name);
+		char where[PATH_MAX + 16];
+		snprintf(where, sizeof(where), "%s:%u", fname, s->line);
+		finish_user(u, iu, where, dynamic);
 	}
 	astconf_free(&ac);
 	return u;

@@ -16,6 +16,7 @@
 
 #include "core/config.h"
 #include "store/keys.h"
+#include "store/store.h"
 
 #define IAXU_MAX_SECRETS 8
 #define IAXU_MAX_INKEYS 8
@@ -62,6 +63,14 @@ struct iax_users *iax_users_load(const char *path, const struct config *cfg, cha
     size_t errsz);
 struct iax_users *iax_users_parse(const char *text, size_t len, const char *fname,
     const struct config *cfg, char *err, size_t errsz);
+/*
+ * One user from an SQL row (the IAX2 soci-password-request): the secret
+ * from the first column (CLRTXT), the other keys (type, auth, inkeys,
+ * permit, requirecalltoken...) from the row's named columns; a friend
+ * unless a type column says otherwise. NULL with err on a bad value.
+ */
+struct iax_users *iax_users_from_account(struct slice name, const struct account *a,
+    const char *where, const struct config *cfg, char *err, size_t errsz);
 void iax_users_free(struct iax_users *u);
 void iax_users_clear(struct iax_user *iu);
 /* Case-sensitive, as chan_iax2 finds users and peers. */

@@ -30,7 +30,10 @@ set_key(struct mgr_users *u, struct mgr_user *mu, const struct astconf_var *var,
 	char where[PATH_MAX + 120];
 	int yn;
 
-	snprintf(where, sizeof(where), "%s:%u: [%s]", fname, var->line, mu->name);
+	if (var->line) /* 0: an SQL row's column */
+		snprintf(where, sizeof(where), "%s:%u: [%s]", fname, var->line, mu->name);
+	else
+		snprintf(where, sizeof(where), "%s: [%s]", fname, mu->name);
 	if (strcasecmp(k, "secret") == 0) {
 		free(mu->secret);
 		if (!(mu->secret = strdup(v))) {
@@ -132,6 +135,53 @@ mgr_users_parse(const char *text, size_t len, const char *fname, const struct co
 	return u;
 bad:
 	astconf_free(&ac);
+	mgr_users_free(u);
+	return NULL;
+}
+
+struct mgr_users *
+mgr_users_from_account(struct slice name, const struct account *a, const char *where,
+    const struct config *cfg, char *err, size_t errsz)
+{
+	struct mgr_users *u = calloc(1, sizeof(*u));
+	char key[48], val[ACCOUNT_ATTRS_MAX];
+	size_t pos = 0;
+
+	if (!u || !(u->u = calloc(1, sizeof(*u->u)))) {
+		snprintf(err, errsz, "%s: out of memory", where);
+		goto bad;
+	}
+	struct mgr_user *mu = &u->u[u->n++];
+	if (!slice_copy(name, mu->name, sizeof(mu->name))) {
+		snprintf(err, errsz, "%s: the user name is too long", where);
+		goto bad;
+	}
+	snprintf(mu->ha.name, sizeof(mu->ha.name), "permit/deny");
+	mu->displayconnects = -1;
+	mu->allowmultiplelogin = -1;
+	mu->writetimeout = 100;
+	/* The first column; only the password itself answers a Challenge. */
+	if (a->has_clrtxt && !(mu->secret = strdup(a->clrtxt))) {
+		snprintf(err, errsz, "%s: out of memory", where);
+		goto bad;
+	}
+	if (!a->has_clrtxt)
+		warn(u, "%s: [%s]: the row holds a hash, not the secret (CLRTXT): it cannot "
+		    "log in, since AMI's MD5 login needs the secret itself", where, mu->name);
+	while (account_attr_next(a, &pos, key, sizeof(key), val, sizeof(val))) {
+		struct astconf_var var = { key, val, 0 };
+		if (strcasecmp(key, "secret") == 0) {
+			snprintf(err, errsz, "%s: [%s]: a column named secret: the secret is the "
+			    "first column", where, mu->name);
+			goto bad;
+		}
+		if (!set_key(u, mu, &var, where, cfg, err, errsz))
+			goto bad;
+	}
+	explicit_bzero(val, sizeof(val));
+	return u;
+bad:
+	explicit_bzero(val, sizeof(val));
 	mgr_users_free(u);
 	return NULL;
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "core/config.h"
+#include "store/store.h"
 
 #define MGR_MAX_ACLS 8
 #define MGR_MAX_FILTERS 16
@@ -47,6 +48,14 @@ struct mgr_users *mgr_users_load(const char *path, const struct config *cfg, cha
     size_t errsz);
 struct mgr_users *mgr_users_parse(const char *text, size_t len, const char *fname,
     const struct config *cfg, char *err, size_t errsz);
+/*
+ * One user from an SQL row (the AMI's soci-password-request): the secret
+ * from the first column (CLRTXT), the other keys from the row's named
+ * columns. where names the source in messages. NULL with err when a
+ * column is not a valid key's value.
+ */
+struct mgr_users *mgr_users_from_account(struct slice name, const struct account *a,
+    const char *where, const struct config *cfg, char *err, size_t errsz);
 void mgr_users_free(struct mgr_users *u);
 /* Case-insensitive, as Asterisk looks users up. */
 const struct mgr_user *mgr_users_find(const struct mgr_users *u, const char *name, size_t n);

@@ -126,6 +126,27 @@ sql_compile(const char *request, enum sql_style style, struct sql_query *q, char
 			    "engine; name the values :id, :domain or :authid", c);
 			return -1;
 		}
+		if (c == '%' && d == 's') {
+			/* Apache's mod_authn_dbd placeholder: the user name, our :id. */
+			if (style == SQL_STYLE_QMARK || !number[SQL_P_ID]) {
+				if (q->nbinds == SQL_MAX_BINDS) {
+					snprintf(err, errsz, "soci-password-request: more than %d "
+					    "placeholders", SQL_MAX_BINDS);
+					return -1;
+				}
+				q->binds[q->nbinds++] = SQL_P_ID;
+				if (style != SQL_STYLE_QMARK)
+					number[SQL_P_ID] = next++;
+			}
+			q->uses[SQL_P_ID] = true;
+			if (style == SQL_STYLE_QMARK)
+				put_char(&b, '?');
+			else
+				sbuf_printf(&b, "%c%d", style == SQL_STYLE_DOLLAR ? '$' : '?',
+				    number[SQL_P_ID]);
+			i += 2;
+			continue;
+		}
 		if (c == ':' && d == ':') {
 			sbuf_puts(&b, "::"); /* PostgreSQL's cast */
 			i += 2;
@@ -293,4 +314,55 @@ sql_row_to_account(const char *pw, size_t npw, const char *algo, size_t nalgo,
 	}
 	*why = "unknown algorithm (CLRTXT, MD5, SHA-256 or SHA-512-256)";
 	return false;
+}
+
+bool
+sql_row_attrs(const struct sql_row *r, int first, struct account *a, const char **why)
+{
+	struct sbuf b;
+
+	sbuf_init(&b, a->attrs, sizeof(a->attrs) - 1);
+	for (int i = first; i < r->ncols; i++) {
+		const char *name = r->name[i], *v = r->val[i];
+		if (!v)
+			continue; /* NULL: the key is not set, as in Asterisk's realtime */
+		size_t nn = name ? strlen(name) : 0;
+		if (nn == 0 || nn > 40 || strpbrk(name, "=\r\n")) {
+			*why = "a column has no usable name (name it: SELECT ... AS read)";
+			return false;
+		}
+		if (memchr(v, '\0', r->len[i]) || memchr(v, '\n', r->len[i]) ||
+		    memchr(v, '\r', r->len[i])) {
+			*why = "a column's value holds a line break or a NUL";
+			return false;
+		}
+		sbuf_printf(&b, "%s=%.*s\n", name, (int)r->len[i], v);
+	}
+	if (b.overflow) {
+		*why = "the extra columns are too long together";
+		a->attrs[0] = '\0';
+		return false;
+	}
+	a->attrs[b.n] = '\0';
+	return true;
+}
+
+bool
+sql_row_hash(const struct sql_row *r, struct account *a, const char **why)
+{
+	const char *h = r->ncols > 0 ? r->val[0] : NULL;
+	size_t n = h ? r->len[0] : 0;
+
+	if (!h) {
+		*why = "the password column is NULL";
+		return false;
+	}
+	if (n == 0 || n >= sizeof(a->hash) || memchr(h, '\0', n)) {
+		*why = n ? "the password hash is too long" : "the password hash is empty";
+		return false;
+	}
+	memcpy(a->hash, h, n);
+	a->hash[n] = '\0';
+	a->has_hash = true;
+	return true;
 }

@@ -34,7 +34,7 @@ struct sql_query {
 
 /*
  * Rewrites :id, :domain and :authid outside quotes and comments into the
- * engine's placeholders. Refuses what would bypass binding or run more
+ * engine's placeholders (and Apache's %s, which is :id). Refuses what would bypass binding or run more
  * than the one query: an unknown :name, the engine's own placeholder
  * characters outside quotes, a second statement, no :id. -1 with err.
  */
@@ -59,14 +59,41 @@ int sql_conninfo_next(const char **pos, char *key, size_t keysz, char *val, size
 bool sql_row_to_account(const char *pw, size_t npw, const char *algo, size_t nalgo,
     bool has_algo, struct account *a, const char **why);
 
+/* A row as the drivers hand it over: values and the names the request
+ * gave the columns (SELECT secret AS password ...); an SQL NULL is a NULL
+ * value. */
+#define SQL_MAX_COLS 8
+
+struct sql_row {
+	int ncols;
+	const char *val[SQL_MAX_COLS];
+	size_t len[SQL_MAX_COLS];
+	const char *name[SQL_MAX_COLS];
+	bool truncated;		/* a value was longer than the driver reads */
+};
+
+/*
+ * The columns after the first two, for AMI and IAX2 accounts: each named
+ * column is a key of the user's section in manager.conf or iax.conf (read,
+ * write, permit, type, auth, ...), the way Asterisk's realtime maps columns
+ * to keys. NULL columns are left out. Written into a->attrs as "name=value"
+ * lines; false with why when a name or value cannot be one (a line break,
+ * a NUL, no name) or they do not fit.
+ */
+bool sql_row_attrs(const struct sql_row *r, int first, struct account *a, const char **why);
+
+/*
+ * Apache's mod_authn_dbd (AuthDBDUserPWQuery): the first column is the
+ * password as an htpasswd file holds it (bcrypt, apr1, SHA-crypt...).
+ */
+bool sql_row_hash(const struct sql_row *r, struct account *a, const char **why);
+
 /* ---- drivers ------------------------------------------------------------ */
 
 struct sql_conn;
 
-/* Receives each row: its column count, column 0 and column 1 (when
- * ncols > 1); an SQL NULL is a NULL pointer. */
-typedef void (*sql_row_fn)(void *arg, int ncols, const char *pw, size_t npw,
-    const char *algo, size_t nalgo);
+/* Receives each row. */
+typedef void (*sql_row_fn)(void *arg, const struct sql_row *r);
 
 struct sql_driver {
 	const char *name;	/* soci-backend */

@@ -124,13 +124,23 @@ lite_run(struct sql_conn *c, const char *const *vals, const size_t *lens, size_t
 		if (sqlite3_bind_text(c->st, (int)i + 1, vals[i], (int)lens[i], SQLITE_TRANSIENT) !=
 		    SQLITE_OK)
 			goto fail;
-	int ncols = sqlite3_column_count(c->st);
+	struct sql_row sr = { .ncols = sqlite3_column_count(c->st) };
+	if (sr.ncols < 1 || sr.ncols > SQL_MAX_COLS) {
+		snprintf(err, errsz, "sqlite3: the request returns %d columns (1 to %d)", sr.ncols,
+		    SQL_MAX_COLS);
+		sqlite3_reset(c->st);
+		sqlite3_clear_bindings(c->st);
+		return -1;
+	}
+	for (int i = 0; i < sr.ncols; i++)
+		sr.name[i] = sqlite3_column_name(c->st, i);
 	while ((rc = sqlite3_step(c->st)) == SQLITE_ROW) {
-		const char *pw = (const char *)sqlite3_column_text(c->st, 0);
-		size_t npw = (size_t)sqlite3_column_bytes(c->st, 0);
-		const char *al = ncols > 1 ? (const char *)sqlite3_column_text(c->st, 1) : NULL;
-		size_t nal = ncols > 1 ? (size_t)sqlite3_column_bytes(c->st, 1) : 0;
-		fn(arg, ncols, pw, npw, al, nal);
+		for (int i = 0; i < sr.ncols; i++) {
+			/* text first, then bytes: the order SQLite documents */
+			sr.val[i] = (const char *)sqlite3_column_text(c->st, i);
+			sr.len[i] = (size_t)sqlite3_column_bytes(c->st, i);
+		}
+		fn(arg, &sr);
 	}
 	if (rc != SQLITE_DONE)
 		goto fail;

@@ -13,7 +13,7 @@
 #include "store/sql.h"
 
 #define MY_VAL 320		/* column buffers: longer values are refused anyway */
-#define MY_MAXCOLS 8
+#define MY_MAXCOLS SQL_MAX_COLS
 
 struct sql_conn {
 	MYSQL *my;
@@ -200,11 +200,25 @@ my_run(struct sql_conn *c, const char *const *vals, const size_t *lens, size_t n
 		goto fail;
 	unsigned ncols = mysql_stmt_field_count(c->st);
 	if (ncols == 0 || ncols > MY_MAXCOLS) {
-		snprintf(err, errsz, "mysql: soci-password-request returns %u columns", ncols);
+		snprintf(err, errsz, "mysql: the request returns %u columns (1 to %d)", ncols,
+		    MY_MAXCOLS);
 		mysql_stmt_free_result(c->st);
 		mysql_stmt_reset(c->st);
 		return -1;
 	}
+	/* The columns' names, for the AMI and IAX2 keys after the first two. */
+	const char *names[MY_MAXCOLS] = { NULL };
+	MYSQL_RES *meta = mysql_stmt_result_metadata(c->st);
+	char namebuf[MY_MAXCOLS][48];
+	for (unsigned i = 0; meta && i < ncols; i++) {
+		MYSQL_FIELD *fl = mysql_fetch_field_direct(meta, i);
+		if (fl && fl->name && strlen(fl->name) < sizeof(namebuf[i])) {
+			snprintf(namebuf[i], sizeof(namebuf[i]), "%s", fl->name);
+			names[i] = namebuf[i];
+		}
+	}
+	if (meta)
+		mysql_free_result(meta);
 	memset(out, 0, sizeof(out));
 	for (unsigned i = 0; i < ncols; i++) {
 		out[i].buffer_type = MYSQL_TYPE_STRING;
@@ -223,10 +237,14 @@ my_run(struct sql_conn *c, const char *const *vals, const size_t *lens, size_t n
 			goto fail;
 		/* MYSQL_DATA_TRUNCATED: the lengths say more than the buffers hold;
 		 * passing the buffer's length is enough for the row to be refused. */
-		size_t l0 = outlen[0] < MY_VAL ? outlen[0] : MY_VAL;
-		size_t l1 = ncols > 1 ? (outlen[1] < MY_VAL ? outlen[1] : MY_VAL) : 0;
-		fn(arg, (int)ncols, isnull[0] ? NULL : buf[0], l0,
-		    ncols > 1 && !isnull[1] ? buf[1] : NULL, l1);
+		struct sql_row sr = { .ncols = (int)ncols };
+		for (unsigned i = 0; i < ncols; i++) {
+			sr.val[i] = isnull[i] ? NULL : buf[i];
+			sr.len[i] = outlen[i] < MY_VAL ? outlen[i] : MY_VAL;
+			sr.truncated |= !isnull[i] && outlen[i] >= MY_VAL;
+			sr.name[i] = names[i];
+		}
+		fn(arg, &sr);
 	}
 	rc = 0;
 	goto done;

@@ -90,12 +90,21 @@ pg_run(struct sql_conn *c, const char *const *vals, const size_t *lens, size_t n
 		PQclear(r);
 		return -1;
 	}
-	int ncols = PQnfields(r);
+	struct sql_row sr = { .ncols = PQnfields(r) };
+	if (sr.ncols < 1 || sr.ncols > SQL_MAX_COLS) {
+		snprintf(err, errsz, "postgresql: the request returns %d columns (1 to %d)",
+		    sr.ncols, SQL_MAX_COLS);
+		PQclear(r);
+		return -1;
+	}
+	for (int i = 0; i < sr.ncols; i++)
+		sr.name[i] = PQfname(r, i);
 	for (int row = 0; row < PQntuples(r); row++) {
-		const char *pw = PQgetisnull(r, row, 0) ? NULL : PQgetvalue(r, row, 0);
-		const char *al = ncols < 2 || PQgetisnull(r, row, 1) ? NULL : PQgetvalue(r, row, 1);
-		fn(arg, ncols, pw, pw ? (size_t)PQgetlength(r, row, 0) : 0, al,
-		    al ? (size_t)PQgetlength(r, row, 1) : 0);
+		for (int i = 0; i < sr.ncols; i++) {
+			sr.val[i] = PQgetisnull(r, row, i) ? NULL : PQgetvalue(r, row, i);
+			sr.len[i] = sr.val[i] ? (size_t)PQgetlength(r, row, i) : 0;
+		}
+		fn(arg, &sr);
 	}
 	PQclear(r);
 	return 0;

@@ -53,6 +53,8 @@ struct sql_store {
 	struct store *self;
 	const struct sql_driver *drv;
 	struct sql_query q;
+	enum store_rows rows;
+	char service[64];		/* for the log: who gets temporary errors */
 	char *conninfo;
 	struct workq *wq;
 	unsigned cache_expire;
@@ -183,16 +185,33 @@ give_conn(struct sql_store *st, unsigned slot, struct sql_conn *c)
 }
 
 static void
-on_row(void *arg, int ncols, const char *pw, size_t npw, const char *algo, size_t nalgo)
+on_row(void *arg, const struct sql_row *r)
 {
 	struct job *j = arg;
-	const char *why;
+	const char *why = NULL;
+	bool ok;
 
 	j->rows++;
-	if (!sql_row_to_account(pw, npw, algo, nalgo, ncols > 1, &j->acct, &why)) {
+	/* A row refused adds nothing: not its password, not half its settings. */
+	struct account before = j->acct;
+	if (r->truncated) {
+		why = "a value is longer than the driver reads";
+		ok = false;
+	} else if (j->st->rows == STORE_ROWS_HASH) {
+		ok = sql_row_hash(r, &j->acct, &why);
+	} else {
+		ok = sql_row_to_account(r->val[0], r->len[0], r->ncols > 1 ? r->val[1] : NULL,
+		    r->ncols > 1 ? r->len[1] : 0, r->ncols > 1, &j->acct, &why);
+		/* The settings come from the first row that has them. */
+		if (ok && j->st->rows == STORE_ROWS_SETTINGS && !j->acct.attrs[0])
+			ok = sql_row_attrs(r, 2, &j->acct, &why);
+	}
+	if (!ok) {
+		j->acct = before;
 		j->bad_rows++;
 		j->why = why;
 	}
+	OPENSSL_cleanse(&before, sizeof(before));
 }
 
 static void
@@ -218,7 +237,7 @@ job_work(void *arg)
 		memset(&j->acct, 0, sizeof(j->acct));
 		if (st->drv->run(c, j->vals, j->lens, st->q.nbinds, on_row, j, &broken, j->err,
 		    sizeof(j->err)) == 0) {
-			bool any = j->acct.has_clrtxt;
+			bool any = j->acct.has_clrtxt || j->acct.has_hash;
 			for (int a = 0; a < DIGEST_NALGOS; a++)
 				any |= j->acct.has_ha1[a];
 			if (j->rows > SQL_MAX_ROWS) {
@@ -291,8 +310,8 @@ job_done(void *arg)
 		/* Engines quote the bound values in some errors: those came off the wire. */
 		char esc[LOG_ESCAPED_SIZE(256)];
 		st->down = true;
-		log_err("%s; SIP requests get 503 until it answers",
-		    log_escape(slice_cstr(j->err), esc, sizeof(esc)));
+		log_err("%s; %s until it answers", log_escape(slice_cstr(j->err), esc, sizeof(esc)),
+		    st->service);
 	} else if (j->result != E_ERROR && st->down) {
 		st->down = false;
 		log_notice("%s: answering again", st->drv->name);
@@ -458,7 +477,8 @@ static const struct store_ops sql_ops = {
 };
 
 struct store *
-store_sql_open(const struct config *cfg, struct event_base *base, char *err, size_t errsz)
+store_sql_open(const struct config *cfg, const struct store_sql_spec *spec,
+    struct event_base *base, char *err, size_t errsz)
 {
 	const struct sql_driver *drv = sql_driver_find(cfg->sql_backend);
 	struct sql_store *st = NULL;
@@ -475,7 +495,9 @@ store_sql_open(const struct config *cfg, struct event_base *base, char *err, siz
 	st->drv = drv;
 	st->self = s;
 	st->cache_expire = cfg->cache_expire;
-	st->nconns = cfg->sql_poolsize;
+	st->nconns = spec->poolsize ? spec->poolsize : cfg->sql_poolsize;
+	st->rows = spec->rows;
+	snprintf(st->service, sizeof(st->service), "%s", spec->temporary);
 	st->nbuckets = SQL_CACHE_MAX;
 	rand_bytes(&st->seed, sizeof(st->seed));
 	if (!(st->conninfo = strdup(cfg->sql_conninfo)) ||
@@ -486,8 +508,16 @@ store_sql_open(const struct config *cfg, struct event_base *base, char *err, siz
 	s->ops = &sql_ops;
 	s->impl = st;
 	s->where = drv->name;
-	if (sql_compile(cfg->sql_request, drv->style, &st->q, err, errsz) < 0 ||
-	    !drv->global_init(err, errsz))
+	if (sql_compile(spec->request, drv->style, &st->q, err, errsz) < 0) {
+		/* Say which key: the same text serves SIP, AMI, IAX2 and the web. */
+		const char *skip = "soci-password-request: ";
+		char why[512];
+		snprintf(why, sizeof(why), "%s", strncmp(err, skip, strlen(skip)) == 0
+		    ? err + strlen(skip) : err);
+		snprintf(err, errsz, "%s: %s", spec->key, why);
+		goto bad;
+	}
+	if (!drv->global_init(err, errsz))
 		goto bad;
 	/* One connection now: a wrong request or password shows at start. A
 	 * server that is down is only a warning: we answer 503 until it is up. */
@@ -499,7 +529,7 @@ store_sql_open(const struct config *cfg, struct event_base *base, char *err, siz
 			goto bad;
 		}
 		st->down = true;
-		log_err("%s; SIP requests get 503 until it answers", cerr);
+		log_err("%s; %s until it answers", cerr, st->service);
 	}
 	if (base && !(st->wq = workq_new(base, st->nconns, cfg->sql_max_queue))) {
 		snprintf(err, errsz, "%s: cannot start %u worker threads", drv->name, st->nconns);

@@ -14,6 +14,7 @@
 
 #define ACCOUNT_USERID_MAX 128
 #define ACCOUNT_SECRET_MAX 256
+#define ACCOUNT_ATTRS_MAX 768
 
 struct account {
 	char userid[ACCOUNT_USERID_MAX];	/* digest username expected */
@@ -22,6 +23,11 @@ struct account {
 	bool has_ha1[DIGEST_NALGOS];
 	char ha1[DIGEST_NALGOS][DIGEST_MAX_HEX + 1]; /* bound to realm = domain */
 	char acl[32];				/* ACL group name, or "" */
+	bool has_hash;
+	char hash[ACCOUNT_SECRET_MAX];		/* web: an htpasswd-style hash */
+	/* More columns of an SQL row, "name=value" lines, for the AMI and
+	 * IAX2 users' settings (read, write, type, auth...). */
+	char attrs[ACCOUNT_ATTRS_MAX];
 };
 
 /*
@@ -89,6 +95,10 @@ store_set_ready(struct store *s, void (*fn)(void *), void *arg)
 }
 
 void account_wipe(struct account *a);
+/* The next "name=value" line of a->attrs from *pos, copied into name and
+ * val; false at the end (or at a line that does not fit, which ends it). */
+bool account_attr_next(const struct account *a, size_t *pos, char *name, size_t namesz,
+    char *val, size_t valsz);
 
 /* Flexisip's db-implementation=file. NULL with a message on a bad file. */
 struct store *store_file_open(const char *path, char *err, size_t errsz);
@@ -103,8 +113,26 @@ struct store *store_file_open(const char *path, char *err, size_t errsz);
  */
 struct config;
 struct event_base;
-struct store *store_sql_open(const struct config *cfg, struct event_base *base, char *err,
-    size_t errsz);
+
+/* How a request's rows read. */
+enum store_rows {
+	STORE_ROWS_DIGEST,	/* Flexisip's: password or A1, its algorithm (SIP) */
+	STORE_ROWS_SETTINGS,	/* the same, then columns named as the user's keys
+				 * in manager.conf or iax.conf (AMI, IAX2) */
+	STORE_ROWS_HASH,	/* Apache's mod_authn_dbd: an htpasswd-style hash (web) */
+};
+
+/* One SQL store per front end, on the one [module::Authentication]
+ * connection settings. */
+struct store_sql_spec {
+	const char *key;	/* for messages: "[manager] soci-password-request" */
+	const char *request;
+	enum store_rows rows;
+	unsigned poolsize;	/* 0: soci-poolsize */
+	const char *temporary;	/* for the log: "SIP requests get 503" */
+};
+struct store *store_sql_open(const struct config *cfg, const struct store_sql_spec *spec,
+    struct event_base *base, char *err, size_t errsz);
 void store_free(struct store *s);
 
 #endif

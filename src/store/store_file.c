@@ -24,6 +24,22 @@ account_wipe(struct account *a)
 	OPENSSL_cleanse(a, sizeof(*a));
 }
 
+bool
+account_attr_next(const struct account *a, size_t *pos, char *name, size_t namesz, char *val,
+    size_t valsz)
+{
+	const char *line = a->attrs + *pos;
+	const char *eq = strchr(line, '='), *nl = strchr(line, '\n');
+
+	if (!*line || !eq || !nl || eq > nl)
+		return false;
+	struct slice k = { line, (size_t)(eq - line) }, v = { eq + 1, (size_t)(nl - eq - 1) };
+	if (!slice_copy(k, name, namesz) || !slice_copy(v, val, valsz))
+		return false;
+	*pos = (size_t)(nl + 1 - a->attrs);
+	return true;
+}
+
 static enum store_result
 file_lookup(void *impl, const struct store_query *q, struct account *out)
 {

@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <sqlite3.h>
 
+#include "store/mgrusers.h"
 #include "store/sql.h"
 
 struct compile_row {
@@ -46,6 +47,12 @@ test_compile(void **state)
 		  "select p from a where l = ? /* :domain ? */", NULL, 1 },
 		{ "select p from a where l = 'it\\'s :id' and m = :id", SQL_STYLE_QMARK,
 		  "select p from a where l = 'it\\'s :id' and m = ?", NULL, 1 },
+		/* Apache's %s is :id (mod_authn_dbd); inside quotes it is text. */
+		{ "SELECT hash FROM w WHERE name = %s AND x <> '%s' OR alias = :id",
+		  SQL_STYLE_DOLLAR,
+		  "SELECT hash FROM w WHERE name = $1 AND x <> '%s' OR alias = $1", NULL, 1 },
+		{ "SELECT hash FROM w WHERE name = %s", SQL_STYLE_QMARK,
+		  "SELECT hash FROM w WHERE name = ?", NULL, 1 },
 		/* Refused. */
 		{ "select p from a where l = :id and d = ?", SQL_STYLE_QMARK, NULL,
 		  "placeholder of the engine", 0 },
@@ -214,7 +221,15 @@ test_sqlite_store(void **state)
 	    "INSERT INTO accounts VALUES ('a b', 'example.org', 'spaced-out', 'CLRTXT');"
 	    /* A request that returns many accounts' rows for one name. */
 	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9) "
-	    "INSERT INTO accounts SELECT 'many', 'example.org', 'pw' || i, 'CLRTXT' FROM n;",
+	    "INSERT INTO accounts SELECT 'many', 'example.org', 'pw' || i, 'CLRTXT' FROM n;"
+	    /* AMI users with their manager.conf keys as columns; web users' hashes. */
+	    "CREATE TABLE ami (name TEXT, secret TEXT, readperm TEXT, writeperm TEXT, "
+	    "deny TEXT);"
+	    "INSERT INTO ami VALUES ('admin', 'ami-secret-long', 'system,call', 'call', NULL);"
+	    "INSERT INTO ami VALUES ('crlf', 'ami-secret-long', 'system' || char(10) || "
+	    "'write=all', 'call', NULL);"
+	    "CREATE TABLE web (name TEXT, hash TEXT);"
+	    "INSERT INTO web VALUES ('alice', '$2y$05$abcdefghijklmnopqrstuu5cOE1ArH/RTnyGfVp.LC2Yh5XIhzcTm');",
 	    NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
 
@@ -224,7 +239,9 @@ test_sqlite_store(void **state)
 	snprintf(c.sql_request, sizeof(c.sql_request),
 	    "select password, algorithm from accounts where login = :id and domain = :domain");
 	assert_non_null(base = event_base_new());
-	struct store *s = store_sql_open(&c, base, err, sizeof(err));
+	struct store_sql_spec sip = { "soci-password-request", c.sql_request,
+		STORE_ROWS_DIGEST, 0, "SIP requests get 503" };
+	struct store *s = store_sql_open(&c, &sip, base, err, sizeof(err));
 	if (!s)
 		fail_msg("%s", err);
 	store_set_ready(s, on_ready, NULL);
@@ -254,12 +271,48 @@ test_sqlite_store(void **state)
 	account_wipe(&a);
 	store_free(s);
 
+	/* AMI's rows: the secret, then columns named as manager.conf's keys
+	 * (NULL ones left out); a value holding a line break is refused, so a
+	 * column cannot smuggle in another key. */
+	struct store_sql_spec ami = { "[manager] soci-password-request",
+		"select secret, 'CLRTXT', readperm as read, writeperm as write, deny "
+		"from ami where name = :id", STORE_ROWS_SETTINGS, 1, "AMI" };
+	assert_non_null(s = store_sql_open(&c, &ami, base, err, sizeof(err)));
+	store_set_ready(s, on_ready, NULL);
+	assert_int_equal(ask(s, "admin", &a), STORE_FOUND);
+	assert_string_equal(a.clrtxt, "ami-secret-long");
+	assert_string_equal(a.attrs, "read=system,call\nwrite=call\n");
+	struct mgr_users *mu = mgr_users_from_account(S("admin"), &a, "sqlite3", &c, err,
+	    sizeof(err));
+	assert_non_null(mu);
+	assert_string_equal(mu->u[0].secret, "ami-secret-long");
+	assert_string_equal(mu->u[0].read, "system,call");
+	assert_string_equal(mu->u[0].write, "call");
+	mgr_users_free(mu);
+	assert_int_equal(ask(s, "crlf", &a), STORE_NOT_FOUND);
+	store_free(s);
+
+	/* The web's rows: Apache's AuthDBDUserPWQuery, %s the user. */
+	struct store_sql_spec web = { "[http] AuthDBDUserPWQuery",
+		"SELECT hash FROM web WHERE name = %s", STORE_ROWS_HASH, 1, "web" };
+	assert_non_null(s = store_sql_open(&c, &web, base, err, sizeof(err)));
+	store_set_ready(s, on_ready, NULL);
+	assert_int_equal(ask(s, "alice", &a), STORE_FOUND);
+	assert_true(a.has_hash && !a.has_clrtxt);
+	assert_string_equal(a.hash, "$2y$05$abcdefghijklmnopqrstuu5cOE1ArH/RTnyGfVp.LC2Yh5XIhzcTm");
+	assert_int_equal(ask(s, "bob", &a), STORE_NOT_FOUND);
+	store_free(s);
+	/* A wrong request names its own key. */
+	web.request = "SELECT hash FROM web WHERE name = :who";
+	assert_null(store_sql_open(&c, &web, base, err, sizeof(err)));
+	assert_non_null(strstr(err, "[http] AuthDBDUserPWQuery: unknown placeholder :who"));
+
 	/* A database that is not there: the store starts (the daemon must),
 	 * and every answer is UNAVAILABLE — never FOUND, never NOT_FOUND. */
 	snprintf(c.sql_conninfo, sizeof(c.sql_conninfo), "db=%s/missing.db", dir);
-	assert_null(store_sql_open(&c, NULL, err, sizeof(err))); /* --check: an error */
+	assert_null(store_sql_open(&c, &sip, NULL, err, sizeof(err))); /* --check: an error */
 	assert_non_null(strstr(err, "missing.db"));
-	s = store_sql_open(&c, base, err, sizeof(err));
+	s = store_sql_open(&c, &sip, base, err, sizeof(err));
 	assert_non_null(s);
 	store_set_ready(s, on_ready, NULL);
 	assert_int_equal(ask(s, "user1", &a), STORE_UNAVAILABLE);
