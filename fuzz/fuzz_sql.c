@@ -1,13 +1,17 @@
 /* The stores' parsers on any bytes: soci-password-request (each engine's
  * placeholder style), soci-connection-string pairs, rows into an account,
  * the state = redis:// URL and the messages the nodes send each other
- * through Redis. The translated request never holds a ':' name we did not
- * bind, a row never overruns the account, and a message is one of four
- * kinds with its fields filled. */
+ * through Redis, and an AMI / IAX2 row's named columns into that user's
+ * keys. The translated request never holds a ':' name we did not bind, a
+ * row never overruns the account, a column never becomes two keys, and a
+ * message is one of four kinds with its fields filled. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
+#include "store/iaxusers.h"
+#include "store/mgrusers.h"
 #include "store/redis.h"
 #include "store/sql.h"
 
@@ -54,6 +58,42 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (a.has_clrtxt && strlen(a.clrtxt) >= sizeof(a.clrtxt))
 			abort();
 	}
+	/* Named columns: "name\x01value\x01name\x01value..." after two. */
+	struct sql_row row = { .ncols = 2 };
+	char *p = text;
+	while (row.ncols < SQL_MAX_COLS && *p) {
+		char *sep = strchr(p, '\x01');
+		if (!sep)
+			break;
+		*sep = '\0';
+		row.name[row.ncols] = p;
+		char *val = sep + 1, *end = strchr(val, '\x01');
+		row.val[row.ncols] = val;
+		row.len[row.ncols] = end ? (size_t)(end - val) : strlen(val);
+		row.ncols++;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	memset(&a, 0, sizeof(a));
+	if (sql_row_attrs(&row, 2, &a, &why)) {
+		size_t at = 0, lines = 0;
+		while (account_attr_next(&a, &at, k, sizeof(k), v, sizeof(v)))
+			if (strchr(k, '\n') || strchr(v, '\n') || ++lines > (size_t)row.ncols - 2)
+				abort();
+		static struct config cfg;
+		static int once;
+		if (!once++)
+			config_defaults(&cfg);
+		snprintf(a.clrtxt, sizeof(a.clrtxt), "secret");
+		a.has_clrtxt = true;
+		mgr_users_free(mgr_users_from_account(SLICE_LIT("u"), &a, "fuzz", &cfg, err,
+		    sizeof(err)));
+		iax_users_free(iax_users_from_account(SLICE_LIT("u"), &a, "fuzz", &cfg, err,
+		    sizeof(err)));
+	}
+	memcpy(text, data, size); /* the columns cut it up */
+	text[size] = '\0';
 	struct redis_url u;
 	if (redis_url_parse(text, &u, err, sizeof(err)) &&
 	    (!u.host[0] || u.port == 0 || u.port > 65535 || u.db > 1023))

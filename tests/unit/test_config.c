@@ -213,6 +213,35 @@ test_cluster(void **state)
 	config_errors_free(&e);
 }
 
+/* AMI, IAX2 and web users from SQL ask [module::Authentication]'s database,
+ * whether SIP's accounts come from it or from the file. */
+static void
+test_sql_users(void **state)
+{
+	struct config c;
+	struct config_errors e;
+	(void)state;
+	assert_true(load("[module::Authentication]\nsoci-backend = sqlite3\n"
+	    "soci-connection-string = db=/tmp/x.db\n"
+	    "[sip]\ntransports = udp:127.0.0.1:5060\n"
+	    "[manager]\nsoci-password-request = select s, 'CLRTXT' from m where n = :id\n"
+	    "[iax2]\nsoci-password-request = select s, 'CLRTXT' from i where n = :id\n"
+	    "[http]\nlisten = https:127.0.0.1:8443\n"
+	    "AuthDBDUserPWQuery = select h from w where n = %s\n", &c, &e));
+	assert_string_equal(c.db_implementation, "file");
+	assert_string_equal(c.http.sql_request, "select h from w where n = %s");
+	assert_string_equal(c.iax2.sql_request, "select s, 'CLRTXT' from i where n = :id");
+	config_free(&c);
+	config_errors_free(&e);
+
+	assert_false(load("[sip]\ntransports = udp:127.0.0.1:5060\n"
+	    "[manager]\nsoci-password-request = select s from m where n = :id\n", &c, &e));
+	assert_true(has_error(&e, "[manager] soci-password-request needs "
+	    "[module::Authentication] soci-connection-string"));
+	config_free(&c);
+	config_errors_free(&e);
+}
+
 static void
 test_warnings(void **state)
 {
@@ -422,6 +451,7 @@ main(void)
 		cmocka_unit_test(test_http),
 		cmocka_unit_test(test_iax2),
 		cmocka_unit_test(test_cluster),
+		cmocka_unit_test(test_sql_users),
 		cmocka_unit_test(test_warnings),
 	};
 	snprintf(path, sizeof(path), "%s/pbxguard.conf", test_tmpdir(dir, sizeof(dir)));
