@@ -456,8 +456,6 @@ sql_user(struct hconn *c, struct auth_job *j)
 		log_warn("HTTP: %s: login not checked: %s does not answer",
 		    addr_str(&c->remote, as, sizeof(as)), srv->store->where);
 		job_free(j);
-		srv->n_busy++;
-		c->busy = true;
 		http_respond(c, 503, "text/plain; charset=utf-8", "Retry-After: 5\r\n", down,
 		    sizeof(down) - 1);
 		http_request_done(c);

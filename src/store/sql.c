@@ -82,6 +82,30 @@ copy_comment(const char *s, size_t i, struct sbuf *b)
 	return block ? 0 : i;
 }
 
+/* Writes parameter p in the engine's style: a new bind the first time (every
+ * time with '?', which cannot repeat a number). */
+static bool
+placeholder(struct sql_query *q, struct sbuf *b, enum sql_style style, int *number, int *next,
+    enum sql_param p, char *err, size_t errsz)
+{
+	if (style == SQL_STYLE_QMARK || !number[p]) {
+		if (q->nbinds == SQL_MAX_BINDS) {
+			snprintf(err, errsz, "soci-password-request: more than %d placeholders",
+			    SQL_MAX_BINDS);
+			return false;
+		}
+		q->binds[q->nbinds++] = p;
+		if (style != SQL_STYLE_QMARK)
+			number[p] = (*next)++;
+	}
+	q->uses[p] = true;
+	if (style == SQL_STYLE_QMARK)
+		put_char(b, '?');
+	else
+		sbuf_printf(b, "%c%d", style == SQL_STYLE_DOLLAR ? '$' : '?', number[p]);
+	return true;
+}
+
 int
 sql_compile(const char *request, enum sql_style style, struct sql_query *q, char *err,
     size_t errsz)
@@ -128,22 +152,8 @@ sql_compile(const char *request, enum sql_style style, struct sql_query *q, char
 		}
 		if (c == '%' && d == 's') {
 			/* Apache's mod_authn_dbd placeholder: the user name, our :id. */
-			if (style == SQL_STYLE_QMARK || !number[SQL_P_ID]) {
-				if (q->nbinds == SQL_MAX_BINDS) {
-					snprintf(err, errsz, "soci-password-request: more than %d "
-					    "placeholders", SQL_MAX_BINDS);
-					return -1;
-				}
-				q->binds[q->nbinds++] = SQL_P_ID;
-				if (style != SQL_STYLE_QMARK)
-					number[SQL_P_ID] = next++;
-			}
-			q->uses[SQL_P_ID] = true;
-			if (style == SQL_STYLE_QMARK)
-				put_char(&b, '?');
-			else
-				sbuf_printf(&b, "%c%d", style == SQL_STYLE_DOLLAR ? '$' : '?',
-				    number[SQL_P_ID]);
+			if (!placeholder(q, &b, style, number, &next, SQL_P_ID, err, errsz))
+				return -1;
 			i += 2;
 			continue;
 		}
@@ -168,21 +178,8 @@ sql_compile(const char *request, enum sql_style style, struct sql_query *q, char
 				    request + i + 1);
 				return -1;
 			}
-			if (style == SQL_STYLE_QMARK || !number[p]) {
-				if (q->nbinds == SQL_MAX_BINDS) {
-					snprintf(err, errsz, "soci-password-request: more than %d "
-					    "placeholders", SQL_MAX_BINDS);
-					return -1;
-				}
-				q->binds[q->nbinds++] = (enum sql_param)p;
-				if (style != SQL_STYLE_QMARK)
-					number[p] = next++;
-			}
-			q->uses[p] = true;
-			if (style == SQL_STYLE_QMARK)
-				put_char(&b, '?');
-			else
-				sbuf_printf(&b, "%c%d", style == SQL_STYLE_DOLLAR ? '$' : '?', number[p]);
+			if (!placeholder(q, &b, style, number, &next, (enum sql_param)p, err, errsz))
+				return -1;
 			i = j;
 			continue;
 		}
