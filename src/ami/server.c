@@ -656,6 +656,12 @@ ami_server_stop(struct ami_server *srv)
 	free(srv);
 }
 
+struct store *
+ami_server_users(const struct ami_server *srv)
+{
+	return srv->ctx.store;
+}
+
 const char *
 ami_server_upstream(const struct ami_server *srv)
 {

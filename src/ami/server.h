@@ -31,6 +31,8 @@ void ami_server_stop(struct ami_server *srv);
  * the Reload action. */
 bool ami_server_reload(struct ami_server *srv, char *why, size_t whysz);
 
+/* The users' SQL store, or NULL (the users file): for /metrics. */
+struct store *ami_server_users(const struct ami_server *srv);
 /* For the admin page: the upstream's state (NULL: none) and the sessions. */
 const char *ami_server_upstream(const struct ami_server *srv);
 void ami_server_sessions(const struct ami_server *srv, unsigned *open, unsigned *unauth);

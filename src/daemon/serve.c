@@ -605,6 +605,47 @@ prom_cert(struct dbuf *b, const char *service, SSL_CTX *ctx)
 		    (const char *const[]){ "service", service, NULL }, (double)tls_not_after(ctx));
 }
 
+/* The AMI, IAX2 and web users' SQL stores, where there are some. */
+static void
+prom_users_stores(struct dbuf *b, struct daemon *d)
+{
+	const struct { const char *service; struct store *s; } st[] = {
+		{ "AMI", d->ami ? ami_server_users(d->ami) : NULL },
+		{ "IAX2", d->iax ? iax_server_users(d->iax) : NULL },
+		{ "HTTP", d->http ? http_server_users(d->http) : NULL },
+	};
+	const size_t n = sizeof(st) / sizeof(st[0]);
+	struct store_stats ss[sizeof(st) / sizeof(st[0])];
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++)
+		if (st[i].s)
+			st[i].s->ops->stats(st[i].s->impl, &ss[i]);
+	for (size_t i = 0; i < n; i++)
+		any |= st[i].s != NULL;
+	if (!any)
+		return;
+	prom_family(b, "pbxguard_users_store_up", "gauge",
+	    "1 when the database of the AMI, IAX2 or web users answered its last query.");
+	for (size_t i = 0; i < n; i++)
+		if (st[i].s)
+			prom_sample(b, "pbxguard_users_store_up", (const char *const[]){ "service",
+			    st[i].service, NULL }, !ss[i].down);
+	prom_family(b, "pbxguard_users_store_lookups_total", "counter",
+	    "AMI, IAX2 and web user lookups: sent to the database, answered from the cache, "
+	    "failed, refused with the queue full.");
+	const char *const kinds[] = { "query", "cached", "failed", "refused" };
+	for (size_t i = 0; i < n; i++) {
+		if (!st[i].s)
+			continue;
+		const unsigned long long v[] = { ss[i].queries, ss[i].hits, ss[i].failures,
+			ss[i].refused };
+		for (int k = 0; k < 4; k++)
+			prom_sample(b, "pbxguard_users_store_lookups_total", (const char *const[]){
+			    "service", st[i].service, "outcome", kinds[k], NULL }, (double)v[k]);
+	}
+}
+
 static void
 hook_http_metrics(void *arg, struct dbuf *b)
 {
@@ -640,6 +681,7 @@ hook_http_metrics(void *arg, struct dbuf *b)
 			prom_sample(b, "pbxguard_store_lookups_total", (const char *const[]){
 			    "outcome", kinds[i], NULL }, (double)n[i]);
 	}
+	prom_users_stores(b, d);
 	if (d->cluster) {
 		struct rstate_status rs;
 		rstate_status(cluster_state(d->cluster), &rs);

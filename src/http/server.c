@@ -876,6 +876,12 @@ bad:
 	return NULL;
 }
 
+struct store *
+http_server_users(const struct http_server *srv)
+{
+	return srv->store;
+}
+
 void
 http_server_stop(struct http_server *srv)
 {

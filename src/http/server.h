@@ -32,6 +32,8 @@ struct http_server;
 struct http_server *http_server_start(struct event_base *base, const struct config *cfg,
     struct guard *guard, SSL_CTX *tls, const struct http_hooks *hooks, struct store *users);
 void http_server_stop(struct http_server *srv);
+/* AuthDBDUserPWQuery's store, or NULL (AuthUserFile): for /metrics. */
+struct store *http_server_users(const struct http_server *srv);
 /* Re-read AuthUserFile and AuthGroupFile now; on an error the ones in force stay. */
 bool http_server_reload(struct http_server *srv, char *why, size_t whysz);
 

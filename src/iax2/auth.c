@@ -141,7 +141,7 @@ iax_auth_regreq(struct iax_server *s, struct iax_leg *l, const struct iax_ies *i
 }
 
 static void
-reg_update(struct iax_server *s, const struct iax_leg *l, unsigned secs, time_t now)
+reg_update(struct iax_server *s, struct iax_leg *l, unsigned secs, time_t now)
 {
 	struct iax_reg *r = NULL, *spare = NULL;
 
@@ -152,8 +152,10 @@ reg_update(struct iax_server *s, const struct iax_leg *l, unsigned secs, time_t 
 			spare = &s->regs[i]; /* reused: the table never outgrows the live peers */
 	}
 	if (l->reg_release) {
-		if (r)
+		if (r) {
+			iax_users_free(r->row);
 			*r = s->regs[--s->nregs];
+		}
 		return;
 	}
 	if (!r && !(r = spare)) {
@@ -162,7 +164,11 @@ reg_update(struct iax_server *s, const struct iax_leg *l, unsigned secs, time_t 
 			return;
 		s->regs = nr;
 		r = &s->regs[s->nregs++];
+		r->row = NULL;
 	}
+	iax_users_free(r->row);
+	r->row = l->row; /* the leg is done with it */
+	l->row = NULL;
 	snprintf(r->name, sizeof(r->name), "%s", l->username);
 	r->addr = l->peer;
 	r->expires = now + (time_t)secs;

@@ -15,6 +15,9 @@ struct iax_reg {
 	char name[80];
 	struct addr addr;
 	time_t expires;
+	/* Its row from SQL (owned), for the PBX's calls to it: the secret or
+	 * outkey answers the peer's own challenge. NULL with the users file. */
+	struct iax_users *row;
 };
 
 struct iax_server {

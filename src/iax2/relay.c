@@ -155,7 +155,11 @@ answer_authreq(struct iax_server *s, struct iax_leg *l, const struct iax_ies *ie
 		secret = c->upstream_secret[0] ? c->upstream_secret : NULL;
 		outkey = c->outkey[0] ? c->outkey : NULL;
 	} else {
-		const struct iax_user *u = iax_users_find(s->users, slice_cstr(l->username));
+		/* Users from SQL: the row the peer registered with. */
+		const struct iax_reg *r = s->users ? NULL
+		    : iax_reg_find(s, slice_cstr(l->username), time(NULL));
+		const struct iax_user *u = iax_users_find(s->users ? s->users : r ? r->row : NULL,
+		    slice_cstr(l->username));
 		secret = u && u->nsecrets ? u->secrets[0] : NULL;
 		outkey = u && u->outkey[0] ? u->outkey : NULL;
 	}

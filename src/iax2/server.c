@@ -630,6 +630,8 @@ iax_server_stop(struct iax_server *s)
 		close(s->fd);
 	iax_users_free(s->users);
 	store_free(s->store);
+	for (size_t i = 0; i < s->nregs; i++)
+		iax_users_free(s->regs[i].row);
 	free(s->regs);
 	OPENSSL_cleanse(s->token_key, sizeof(s->token_key));
 	free(s);
@@ -641,6 +643,12 @@ iax_server_reload(struct iax_server *s, struct keyring *keys, char *msg, size_t 
 	if (keys)
 		s->keys = keys;
 	return load_users(s, msg, msgsz);
+}
+
+struct store *
+iax_server_users(const struct iax_server *s)
+{
+	return s->store;
 }
 
 void

@@ -38,6 +38,8 @@ void iax_server_stop(struct iax_server *s);
 /* SIGHUP: the users file again (all or nothing), and the keys. */
 bool iax_server_reload(struct iax_server *s, struct keyring *keys, char *msg, size_t msgsz);
 void iax_server_stats(const struct iax_server *s, struct iax_stats *out);
+/* The accounts' SQL store, or NULL (the users file): for /metrics. */
+struct store *iax_server_users(const struct iax_server *s);
 
 /* One datagram as if it came from the socket (the fuzz target and unit
  * tests drive the door with this). */

@@ -251,6 +251,19 @@ def cmd_register(args):
                 inleg.dcall, inleg.iseq = g.scall, 1
                 inleg.ack(g)
                 print("incoming call for %s" % g.ies.get(IE["CALLED_NUMBER"], b"").decode(), flush=True)
+                if args.challenge:
+                    # As a phone with its own auth: the door must prove it knows our secret.
+                    ch = str(random.randint(100000000, 999999999))
+                    inleg.send(T_IAX, AUTHREQ, [(IE["AUTHMETHODS"], struct.pack(">H", 2)),
+                                                (IE["USERNAME"], args.user), (IE["CHALLENGE"], ch)])
+                    r = inleg.recv(want=AUTHREP)
+                    ok = r is not None and r.ie("MD5_RESULT") == \
+                        hashlib.md5((ch + args.secret).encode()).hexdigest().encode()
+                    print("inbound auth md5: %s" % ("ok" if ok else "FAILED"), flush=True)
+                    if not ok:
+                        inleg.send(T_IAX, REJECT, [(IE["CAUSE"], "No authority found"),
+                                                   (IE["CAUSECODE"], b"\x32")])
+                        continue
                 n = serve_call(inleg, g, args, end - time.time())
                 print("echoed %d voice frames" % n, flush=True)
     return 0 if ok else 1
@@ -386,6 +399,8 @@ def main():
         p.add_argument("--called", default="100")
         p.add_argument("--voice", type=int, default=0)
         p.add_argument("--fake-token", help="send this as the call token at once")
+        p.add_argument("--challenge", action="store_true",
+                       help="register: challenge incoming calls with MD5 before answering")
     p = sub.add_parser("pbx")
     p.add_argument("listen")
     p.add_argument("--auth")

@@ -7,7 +7,7 @@
 # database stopped: temporary errors, no strike; back: logins again.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/dbservers.sh"
-PORT=25260 AMI=25261 IAXP=25262 WEB=25263
+PORT=25260 AMI=25261 IAXP=25262 WEB=25263 PBXP=25265
 IAX="/usr/bin/python3 $E2E_DIR/iax.py"
 ami_py() { PYTHONPATH="$E2E_DIR" /usr/bin/python3 - "$@"; }
 
@@ -39,6 +39,7 @@ port = $AMI
 soci-password-request = SELECT secret, 'CLRTXT', readperm AS read, writeperm AS write, permit, deny FROM ami_users WHERE name = :id
 [iax2]
 bindport = $IAXP
+upstream = 127.0.0.1:$PBXP
 soci-password-request = SELECT secret, 'CLRTXT', auth, type FROM iax_friends WHERE name = :id
 [http]
 listen = https:127.0.0.1:$WEB
@@ -103,6 +104,19 @@ out=$($IAX register 127.0.0.1:$IAXP --src 127.0.0.3 --user caller --secret Iax-c
 [[ "$out" == *"REGREJ cause='Registration Refused'"* ]] || fail "IAX2: type = user registered: $out"
 pass "IAX2: alice (a friend by default) registers with the row's secret; a wrong secret and a type=user row are refused"
 
+# The PBX calls alice, whose phone challenges the door: the door answers with
+# the secret of the row she registered with.
+$IAX register 127.0.0.1:$IAXP --src 127.0.0.6 --user alice --secret Iax-alice-Secret-1 --stay 8 \
+	--challenge >"$T/phone.log" 2>&1 &
+PHONE=$!
+for _ in $(seq 1 50); do grep -q REGACK "$T/phone.log" && break; sleep 0.1; done
+out=$($IAX pbx 127.0.0.1:$PBXP --dial alice --door 127.0.0.1:$IAXP --voice 10) || true
+kill $PHONE 2>/dev/null || true
+wait $PHONE 2>/dev/null || true
+grep -q "inbound auth md5: ok" "$T/phone.log" || fail "IAX2: the door did not answer alice's challenge: $(cat "$T/phone.log")"
+[[ "$out" == *"dial: ACCEPT"*"dial: voice sent 10 received 10"* ]] || fail "IAX2: PBX to alice: $out"
+pass "IAX2: the PBX's call reaches alice; her phone's MD5 challenge is answered with her row's secret; voice both ways"
+
 # ---- web: Apache's AuthDBDUserPWQuery, a bcrypt hash from htpasswd -------------
 code() { curl -sk -o /dev/null -w '%{http_code}' "$@"; }
 [ "$(code -u 'webadmin:Web-admin-Secret-1' https://127.0.0.1:$WEB/pbxguard/)" = 200 ] || fail "web: webadmin refused"
@@ -136,7 +150,16 @@ done
 ! grep 'RemoteAddress="IPV4/[A-Z]*/127.0.0.30/' "$T/security.log" | grep -q 'ChallengeResponseFailed\|InvalidAccountID\|InvalidPassword' ||
 	fail "database down: a failure was logged against the client"
 grep -q "AMI: 127.0.0.30:[0-9]*: login not checked: postgresql does not answer" "$T/daemon.log" || fail "AMI: not logged"
-pass "database down: AMI 'Authentication temporarily unavailable' (session kept), IAX2 REGREJ 'Temporary failure' (41), web 503 + Retry-After; 8 tries, no strike, no ban"
+# /metrics, as webadmin (verified before, so from the cache): each store says it is down.
+curl -sk -u 'webadmin:Web-admin-Secret-1' -o "$T/metrics" https://127.0.0.1:$WEB/metrics || fail "no /metrics"
+promtool check metrics <"$T/metrics" >/dev/null 2>&1 || fail "promtool rejects /metrics"
+for svc in AMI IAX2 HTTP; do
+	grep -q "^pbxguard_users_store_up{service=\"$svc\"} 0$" "$T/metrics" ||
+		fail "metrics: $svc's store not down: $(grep users_store "$T/metrics")"
+	grep -q "^pbxguard_users_store_lookups_total{service=\"$svc\",outcome=\"failed\"} [1-9]" "$T/metrics" ||
+		fail "metrics: $svc's failed lookups not counted"
+done
+pass "database down: AMI 'Authentication temporarily unavailable' (session kept), IAX2 REGREJ 'Temporary failure' (41), web 503 + Retry-After; 8 tries, no strike, no ban; /metrics says each store is down"
 
 pg_ctl_run start
 kill -HUP "$DAEMON_PID" # empties the caches: every user comes from the database again
