@@ -95,9 +95,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size); /* the columns cut it up */
 	text[size] = '\0';
 	struct redis_url u;
-	if (redis_url_parse(text, &u, err, sizeof(err)) &&
-	    (!u.host[0] || u.port == 0 || u.port > 65535 || u.db > 1023))
-		abort();
+	if (redis_url_parse(text, &u, err, sizeof(err))) {
+		if (u.db > 1023)
+			abort();
+		if (!u.sentinel && (!u.host[0] || u.port == 0 || u.port > 65535))
+			abort();
+		if (u.sentinel && (!u.master[0] || u.nsentinels == 0 ||
+		    u.nsentinels > REDIS_MAX_SENTINELS))
+			abort();
+		for (size_t i = 0; u.sentinel && i < u.nsentinels; i++)
+			if (!u.sentinels[i].host[0] || u.sentinels[i].port == 0)
+				abort();
+	}
 	struct rstate_msg m;
 	if (rstate_msg_parse((const char *)data, size, &m)) {
 		if (!m.node[0] || m.kind > RSTATE_UNREG)

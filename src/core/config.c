@@ -520,8 +520,9 @@ set_global(struct cfg_ctx *x, const char *k, const char *v)
 	} else if (strcmp(k, "state") == 0) {
 		if (strcmp(v, "memory") == 0)
 			c->state_url[0] = '\0';
-		else if (strncmp(v, "redis://", 8) != 0)
-			cfg_error(x, "state: expected memory or redis://host:port/db, not '%s'", v);
+		else if (strncmp(v, "redis://", 8) != 0 && strncmp(v, "redis-sentinel://", 17) != 0)
+			cfg_error(x, "state: expected memory, redis://host:port/db or "
+			    "redis-sentinel://host:port,host:port/db#master, not '%s'", v);
 		else
 			cfg_str(x, k, v, c->state_url, sizeof(c->state_url));
 	} else if (strcmp(k, "security-log") == 0) {

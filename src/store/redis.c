@@ -66,6 +66,10 @@ struct rstate {
 	struct event_base *base;
 	struct rstate_hooks hooks;
 	redisAsyncContext *cmd, *sub;	/* NULL: not connected */
+	/* redis-sentinel://: the sentinel asked, which one, and what it said. */
+	redisAsyncContext *sen;
+	size_t sen_i;
+	bool asking, master_known;
 	time_t cmd_started, sub_started;
 	bool up, cmd_ready;
 	bool said;			/* the first state was logged */
@@ -79,32 +83,13 @@ struct rstate {
 	bool closing;
 };
 
-bool
-redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errsz)
+/* host[:port] in [p, end), [v6] in brackets; port as given or dflt. */
+static bool
+parse_hostport(const char *p, const char *end, unsigned dflt, struct redis_hostport *hp,
+    char *err, size_t errsz)
 {
-	const char *p = url, *at, *end;
-	memset(out, 0, sizeof(*out));
-	out->port = 6379;
-	if (strncmp(p, "redis://", 8) != 0) {
-		snprintf(err, errsz, "state: expected redis://host:port/db");
-		return false;
-	}
-	p += 8;
-	end = p + strcspn(p, "/");
-	/* RFC 3986 userinfo: an '@', ':' or '/' inside it comes %XX-encoded. */
-	if ((at = memchr(p, '@', (size_t)(end - p)))) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		struct slice user = { p, colon ? (size_t)(colon - p) : 0 };
-		struct slice pass = colon ? (struct slice){ colon + 1, (size_t)(at - colon - 1) }
-		    : (struct slice){ p, (size_t)(at - p) };
-		if (!slice_pct_decode(user, out->user, sizeof(out->user), NULL) ||
-		    !slice_pct_decode(pass, out->password, sizeof(out->password), NULL)) {
-			snprintf(err, errsz, "state: user or password too long, or a bad %%XX in it");
-			return false;
-		}
-		p = at + 1;
-	}
 	const char *hend, *portp = NULL;
+
 	if (*p == '[') {
 		if (!(hend = memchr(p, ']', (size_t)(end - p)))) {
 			snprintf(err, errsz, "state: '[' without ']'");
@@ -125,31 +110,122 @@ redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errsz)
 		else
 			hend = end;
 	}
-	if (hend == p || (size_t)(hend - p) >= sizeof(out->host)) {
+	if (hend == p || (size_t)(hend - p) >= sizeof(hp->host)) {
 		snprintf(err, errsz, "state: no host, or a host too long");
 		return false;
 	}
-	memcpy(out->host, p, (size_t)(hend - p));
-	uint64_t v;
+	memcpy(hp->host, p, (size_t)(hend - p));
+	hp->host[hend - p] = '\0';
+	uint64_t v = dflt;
 	if (portp && !slice_to_u64((struct slice){ portp, (size_t)(end - portp) }, 1, 65535, &v)) {
 		snprintf(err, errsz, "state: bad port");
 		return false;
 	}
-	if (portp)
-		out->port = (unsigned)v;
-	if (*end == '/' && end[1]) {
-		if (!slice_to_u64(slice_cstr(end + 1), 0, 1023, &v)) {
-			snprintf(err, errsz, "state: bad database number '%s'", end + 1);
+	hp->port = (unsigned)v;
+	return true;
+}
+
+bool
+redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errsz)
+{
+	static const char plain[] = "redis://", sentinel[] = "redis-sentinel://";
+	const char *p = url, *at, *end, *frag;
+
+	memset(out, 0, sizeof(*out));
+	if (strncmp(p, sentinel, sizeof(sentinel) - 1) == 0) {
+		out->sentinel = true;
+		p += sizeof(sentinel) - 1;
+	} else if (strncmp(p, plain, sizeof(plain) - 1) == 0) {
+		p += sizeof(plain) - 1;
+	} else {
+		snprintf(err, errsz, "state: expected redis://host:port/db or "
+		    "redis-sentinel://host:port,host:port/db#master");
+		return false;
+	}
+	frag = p + strcspn(p, "#");
+	end = p + strcspn(p, "/#");
+	/* RFC 3986 userinfo: an '@', ':' or '/' inside it comes %XX-encoded. */
+	if ((at = memchr(p, '@', (size_t)(end - p)))) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		struct slice user = { p, colon ? (size_t)(colon - p) : 0 };
+		struct slice pass = colon ? (struct slice){ colon + 1, (size_t)(at - colon - 1) }
+		    : (struct slice){ p, (size_t)(at - p) };
+		if (!slice_pct_decode(user, out->user, sizeof(out->user), NULL) ||
+		    !slice_pct_decode(pass, out->password, sizeof(out->password), NULL)) {
+			snprintf(err, errsz, "state: user or password too long, or a bad %%XX in it");
+			return false;
+		}
+		p = at + 1;
+	}
+	/* One server, or the sentinels, comma-separated. */
+	for (;;) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *e = comma ? comma : end;
+		struct redis_hostport hp;
+		if (!parse_hostport(p, e, out->sentinel ? 26379 : 6379, &hp, err, errsz))
+			return false;
+		if (!out->sentinel) {
+			if (comma) {
+				snprintf(err, errsz, "state: several hosts need redis-sentinel://");
+				return false;
+			}
+			snprintf(out->host, sizeof(out->host), "%s", hp.host);
+			out->port = hp.port;
+			break;
+		}
+		if (out->nsentinels == REDIS_MAX_SENTINELS) {
+			snprintf(err, errsz, "state: more than %d sentinels", REDIS_MAX_SENTINELS);
+			return false;
+		}
+		out->sentinels[out->nsentinels++] = hp;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	if (*end == '/' && end + 1 < frag) {
+		uint64_t v;
+		if (!slice_to_u64((struct slice){ end + 1, (size_t)(frag - end - 1) }, 0, 1023, &v)) {
+			snprintf(err, errsz, "state: bad database number '%.*s'",
+			    (int)(frag - end - 1 > 20 ? 20 : frag - end - 1), end + 1);
 			return false;
 		}
 		out->db = (unsigned)v;
 	}
+	if (out->sentinel) {
+		size_t n = *frag ? strlen(frag + 1) : 0;
+		if (n == 0 || n >= sizeof(out->master) || strpbrk(frag + 1, " \r\n")) {
+			snprintf(err, errsz, "state: redis-sentinel:// needs #master (the name the "
+			    "sentinels monitor)");
+			return false;
+		}
+		memcpy(out->master, frag + 1, n + 1);
+	} else if (*frag) {
+		snprintf(err, errsz, "state: '#' belongs to redis-sentinel:// URLs");
+		return false;
+	}
 	return true;
+}
+
+/* For logs and the admin page: "host:port/db", and with sentinels the
+ * master's name too. */
+static const char *
+where(const struct rstate *rs, char *buf, size_t bufsz)
+{
+	if (!rs->url.sentinel)
+		snprintf(buf, bufsz, "%s:%u/%u", rs->url.host, rs->url.port, rs->url.db);
+	else if (rs->master_known)
+		snprintf(buf, bufsz, "%s:%u/%u (sentinel master %s)", rs->url.host, rs->url.port,
+		    rs->url.db, rs->url.master);
+	else
+		snprintf(buf, bufsz, "sentinel master %s/%u", rs->url.master, rs->url.db);
+	return buf;
 }
 
 static void
 set_up(struct rstate *rs, bool up, const char *why)
 {
+	char at[sizeof(rs->url.host) + sizeof(rs->url.master) + 48];
+
 	/* Each change is said once; so is the first word, up or not. */
 	if (rs->up == up && rs->said)
 		return;
@@ -161,12 +237,12 @@ set_up(struct rstate *rs, bool up, const char *why)
 	rs->said = true;
 	rs->since = time(NULL);
 	if (up) {
-		log_notice("state: redis %s:%u/%u connected; bans, nonces and registrations "
-		    "are shared", rs->url.host, rs->url.port, rs->url.db);
+		log_notice("state: redis %s connected; bans, nonces and registrations are shared",
+		    where(rs, at, sizeof(at)));
 	} else {
-		log_err("state: redis %s:%u/%u unreachable (%s); going on with this node's own "
-		    "bans, nonces and registrations, retrying every second", rs->url.host,
-		    rs->url.port, rs->url.db, why);
+		log_err("state: redis %s unreachable (%s); going on with this node's own bans, "
+		    "nonces and registrations, retrying every second", where(rs, at, sizeof(at)),
+		    why);
 	}
 }
 
@@ -334,6 +410,7 @@ on_cmd_disconnect(const redisAsyncContext *c, int status)
 		return;
 	rs->cmd = NULL;
 	rs->cmd_ready = false;
+	rs->master_known = false; /* with sentinels: ask again where it is */
 	set_up(rs, false, c->errstr[0] ? c->errstr : "connection closed");
 }
 
@@ -468,10 +545,119 @@ connect_one(struct rstate *rs, void (*on_conn)(const redisAsyncContext *, int),
 	return c;
 }
 
+/* ---- Sentinel: where the master is ------------------------------------- */
+
+static void reconnect(struct rstate *rs);
+
+static void
+on_sen_connect(const redisAsyncContext *c, int status)
+{
+	struct rstate *rs = c->data;
+	if (rs && status != REDIS_OK)
+		rs->sen = NULL; /* hiredis frees it; on_master hears NULL and moves on */
+}
+
+static void
+on_sen_disconnect(const redisAsyncContext *c, int status)
+{
+	struct rstate *rs = c->data;
+	(void)status;
+	if (rs)
+		rs->sen = NULL;
+}
+
+/*
+ * SENTINEL get-master-addr-by-name answered: ["host", "port"]. A new
+ * address (the first, or after a failover) drops the connections to the
+ * old one and makes them again; no answer tries the next sentinel.
+ */
+static void
+on_master(redisAsyncContext *c, void *reply, void *arg)
+{
+	struct rstate *rs = arg;
+	redisReply *r = reply;
+	struct redis_hostport *sen;
+	uint64_t port;
+	(void)c;
+
+	if (rs->closing)
+		return;
+	rs->asking = false;
+	sen = &rs->url.sentinels[rs->sen_i];
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
+	    r->element[0]->len == 0 || r->element[0]->len >= sizeof(rs->url.host) ||
+	    !slice_to_u64((struct slice){ r->element[1]->str, r->element[1]->len }, 1, 65535,
+	    &port)) {
+		char why[LOG_ESCAPED_SIZE(120) + 400], esc[LOG_ESCAPED_SIZE(120)];
+		snprintf(why, sizeof(why), "sentinel %s:%u: %s", sen->host, sen->port,
+		    !r ? "no answer" : r->type == REDIS_REPLY_NIL ? "does not know that master"
+		    : r->type == REDIS_REPLY_ERROR ? log_escape((struct slice){ r->str,
+		    r->len < 120 ? r->len : 120 }, esc, sizeof(esc)) : "an answer that is no address");
+		drop(&rs->sen);
+		rs->sen_i = (rs->sen_i + 1) % rs->url.nsentinels;
+		if (!rs->master_known)
+			set_up(rs, false, why);
+		return;
+	}
+	const char *host = r->element[0]->str;
+	if (rs->master_known && strcmp(host, rs->url.host) == 0 && port == rs->url.port)
+		return;
+	if (rs->master_known || rs->cmd || rs->sub)
+		log_notice("state: sentinel %s:%u: master %s is now %s:%llu (was %s:%u)", sen->host,
+		    sen->port, rs->url.master, host, (unsigned long long)port, rs->url.host,
+		    rs->url.port);
+	else
+		log_info("state: sentinel %s:%u: master %s is %s:%llu", sen->host, sen->port,
+		    rs->url.master, host, (unsigned long long)port);
+	bool was_up = rs->up;
+	drop(&rs->cmd);
+	drop(&rs->sub);
+	rs->cmd_ready = false;
+	if (was_up)
+		set_up(rs, false, "the sentinels moved the master");
+	snprintf(rs->url.host, sizeof(rs->url.host), "%s", host);
+	rs->url.port = (unsigned)port;
+	rs->master_known = true;
+	reconnect(rs);
+}
+
+/* Once a second with sentinels: a failover is noticed within it. */
+static void
+ask_sentinel(struct rstate *rs)
+{
+	if (rs->asking)
+		return;
+	if (!rs->sen) {
+		struct redis_hostport *sen = &rs->url.sentinels[rs->sen_i];
+		redisAsyncContext *c = redisAsyncConnect(sen->host, (int)sen->port);
+		if (!c)
+			return;
+		if (c->err) {
+			redisAsyncFree(c);
+			rs->sen_i = (rs->sen_i + 1) % rs->url.nsentinels;
+			return;
+		}
+		c->data = rs;
+		redisLibeventAttach(c, rs->base);
+		redisAsyncSetConnectCallback(c, on_sen_connect);
+		redisAsyncSetDisconnectCallback(c, on_sen_disconnect);
+		rs->sen = c;
+	}
+	if (redisAsyncCommand(rs->sen, on_master, rs, "SENTINEL get-master-addr-by-name %s",
+	    rs->url.master) == REDIS_OK)
+		rs->asking = true;
+}
+
 static void
 reconnect(struct rstate *rs)
 {
 	time_t now = time(NULL);
+
+	if (rs->url.sentinel && !rs->master_known) {
+		ask_sentinel(rs); /* on_master connects */
+		return;
+	}
 
 	/* A connection neither made nor refused for this long is given up. */
 	if (rs->cmd && !rs->cmd_ready && now - rs->cmd_started > CONNECT_TIMEOUT) {
@@ -510,6 +696,8 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 	struct rstate *rs = arg;
 	(void)fd;
 	(void)what;
+	if (rs->url.sentinel)
+		ask_sentinel(rs);
 	reconnect(rs);
 	if (rs->up && rs->cmd && ++rs->ticks % RESYNC_TICKS == 0) {
 		redisAsyncCommand(rs->cmd, on_resync, rs, "ZRANGEBYSCORE %s (%lld +inf WITHSCORES",
@@ -564,6 +752,7 @@ rstate_free(struct rstate *rs)
 	rs->closing = true;
 	drop(&rs->cmd);
 	drop(&rs->sub);
+	drop(&rs->sen);
 	event_free(rs->retry);
 	free(rs);
 }
@@ -675,6 +864,5 @@ rstate_status(const struct rstate *rs, struct rstate_status *out)
 	out->received = rs->received;
 	out->outages = rs->outages;
 	out->nc_checks = rs->nc_checks;
-	snprintf(out->where, sizeof(out->where), "%s:%u/%u", rs->url.host, rs->url.port,
-	    rs->url.db);
+	where(rs, out->where, sizeof(out->where));
 }

@@ -36,15 +36,31 @@
 struct event_base;
 struct rstate;
 
-struct redis_url {
+#define REDIS_MAX_SENTINELS 8
+
+struct redis_hostport {
 	char host[256];
+	unsigned port;
+};
+
+struct redis_url {
+	char host[256];		/* the server; with sentinels, the master they name */
 	unsigned port;
 	unsigned db;
 	char user[64];		/* Redis 6 ACL user; empty: the default one */
-	char password[256];	/* empty: no AUTH */
+	char password[256];	/* empty: no AUTH (the data nodes', not the sentinels') */
+	/* redis-sentinel://: where to ask for the master of that name. */
+	bool sentinel;
+	char master[64];
+	struct redis_hostport sentinels[REDIS_MAX_SENTINELS];
+	size_t nsentinels;
 };
 
-/* redis://[[user]:password@]host[:port][/db]; [v6] hosts in brackets. */
+/*
+ * redis://[[user]:password@]host[:port][/db], or Lettuce's Sentinel form
+ * redis-sentinel://[[user]:password@]host[:port][,host[:port]...][/db]#master
+ * (sentinels' default port 26379); [v6] hosts in brackets.
+ */
 bool redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errsz);
 
 struct rstate_hooks {

@@ -36,9 +36,33 @@ test_url(void **state)
 		assert_int_equal(u.port, good[i].port);
 		assert_int_equal(u.db, good[i].db);
 	}
+	/* Lettuce's Sentinel form: the sentinels, the database, #the master's name. */
+	struct redis_url u;
+	char err[160];
+	assert_true(redis_url_parse("redis-sentinel://:pw@10.0.0.1,10.0.0.2:26380,[::1]/3#mymaster",
+	    &u, err, sizeof(err)));
+	assert_true(u.sentinel);
+	assert_int_equal(u.nsentinels, 3);
+	assert_string_equal(u.sentinels[0].host, "10.0.0.1");
+	assert_int_equal(u.sentinels[0].port, 26379);
+	assert_int_equal(u.sentinels[1].port, 26380);
+	assert_string_equal(u.sentinels[2].host, "::1");
+	assert_string_equal(u.master, "mymaster");
+	assert_string_equal(u.password, "pw");
+	assert_string_equal(u.host, ""); /* asked at run time */
+	assert_int_equal(u.db, 3);
+	assert_true(redis_url_parse("redis-sentinel://s1#m", &u, err, sizeof(err)));
+	assert_int_equal(u.db, 0);
+	static const char *const bad_sentinel[] = {
+		"redis-sentinel://s1/3", "redis-sentinel://s1/3#", "redis-sentinel://#m",
+		"redis-sentinel://s1,,s2#m", "redis-sentinel://s1:0#m", "redis://h1,h2",
+		"redis://h#m", "redis-sentinel://a,b,c,d,e,f,g,h,i#m",
+	};
+	for (size_t i = 0; i < sizeof(bad_sentinel) / sizeof(bad_sentinel[0]); i++)
+		if (redis_url_parse(bad_sentinel[i], &u, err, sizeof(err)))
+			fail_msg("%s accepted", bad_sentinel[i]);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct redis_url u;
-		char err[128] = "";
+		err[0] = '\0';
 		if (redis_url_parse(bad[i], &u, err, sizeof(err)))
 			fail_msg("%s accepted (host %s port %u db %u)", bad[i], u.host, u.port, u.db);
 		assert_true(strncmp(err, "state: ", 7) == 0);
