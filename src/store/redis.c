@@ -70,6 +70,7 @@ struct rstate {
 	redisAsyncContext *sen;
 	size_t sen_i;
 	bool asking, master_known;
+	time_t asked;			/* when the question went out */
 	time_t cmd_started, sub_started;
 	bool up, cmd_ready;
 	bool said;			/* the first state was logged */
@@ -626,6 +627,9 @@ on_master(redisAsyncContext *c, void *reply, void *arg)
 static void
 ask_sentinel(struct rstate *rs)
 {
+	/* A sentinel that neither answers nor refuses (a host gone): the next. */
+	if (rs->asking && time(NULL) - rs->asked > CONNECT_TIMEOUT)
+		drop(&rs->sen); /* on_master hears NULL, and moves on */
 	if (rs->asking)
 		return;
 	if (!rs->sen) {
@@ -645,8 +649,10 @@ ask_sentinel(struct rstate *rs)
 		rs->sen = c;
 	}
 	if (redisAsyncCommand(rs->sen, on_master, rs, "SENTINEL get-master-addr-by-name %s",
-	    rs->url.master) == REDIS_OK)
+	    rs->url.master) == REDIS_OK) {
 		rs->asking = true;
+		rs->asked = time(NULL);
+	}
 }
 
 static void
