@@ -203,11 +203,14 @@ config_parse_duration(struct slice s, unsigned *secs)
 	uint64_t n;
 
 	s = slice_trim(s);
+	/* One unit at most: "5hm" or "dm" is no duration (the loop once went on
+	 * matching after a unit was cut, down to reading before the value). */
 	if (s.n > 1)
 		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 			if ((s.p[s.n - 1] | 0x20) == units[i].unit) {
 				mult = units[i].mult;
 				s.n--;
+				break;
 			}
 	if (!slice_to_u64(s, 0, UINT32_MAX / mult, &n))
 		return false;

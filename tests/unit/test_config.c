@@ -215,6 +215,25 @@ test_cluster(void **state)
 
 /* AMI, IAX2 and web users from SQL ask [module::Authentication]'s database,
  * whether SIP's accounts come from it or from the file. */
+/* fail2ban's durations: one unit at most, never a second one read before it. */
+static void
+test_durations(void **state)
+{
+	(void)state;
+	static const struct { const char *text; bool ok; unsigned secs; } rows[] = {
+		{ "600", true, 600 }, { "10m", true, 600 }, { "1H", true, 3600 },
+		{ "2d", true, 172800 }, { "1w", true, 604800 }, { " 5s ", true, 5 },
+		{ "5hm", false, 0 }, { "dm", false, 0 }, { "ms", false, 0 }, { "m", false, 0 },
+		{ "", false, 0 }, { "7102w", false, 0 }, { "-1s", false, 0 },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		unsigned secs = 0;
+		bool ok = config_parse_duration(slice_cstr(rows[i].text), &secs);
+		if (ok != rows[i].ok || (ok && secs != rows[i].secs))
+			fail_msg("'%s': %s %u", rows[i].text, ok ? "accepted" : "refused", secs);
+	}
+}
+
 static void
 test_sql_users(void **state)
 {
@@ -452,6 +471,7 @@ main(void)
 		cmocka_unit_test(test_iax2),
 		cmocka_unit_test(test_cluster),
 		cmocka_unit_test(test_sql_users),
+		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_warnings),
 	};
 	snprintf(path, sizeof(path), "%s/pbxguard.conf", test_tmpdir(dir, sizeof(dir)));
