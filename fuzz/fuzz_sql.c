@@ -30,7 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 	for (int style = SQL_STYLE_DOLLAR; style <= SQL_STYLE_QMARK; style++) {
-		if (sql_compile(text, (enum sql_style)style, &q, err, sizeof(err)) < 0) {
+		if (sql_compile(text, (enum sql_style)style, "soci-password-request", &q, err, sizeof(err)) < 0) {
 			if (!err[0])
 				abort();
 			continue;

@@ -86,12 +86,11 @@ copy_comment(const char *s, size_t i, struct sbuf *b)
  * time with '?', which cannot repeat a number). */
 static bool
 placeholder(struct sql_query *q, struct sbuf *b, enum sql_style style, int *number, int *next,
-    enum sql_param p, char *err, size_t errsz)
+    enum sql_param p, const char *key, char *err, size_t errsz)
 {
 	if (style == SQL_STYLE_QMARK || !number[p]) {
 		if (q->nbinds == SQL_MAX_BINDS) {
-			snprintf(err, errsz, "soci-password-request: more than %d placeholders",
-			    SQL_MAX_BINDS);
+			snprintf(err, errsz, "%s: more than %d placeholders", key, SQL_MAX_BINDS);
 			return false;
 		}
 		q->binds[q->nbinds++] = p;
@@ -107,8 +106,8 @@ placeholder(struct sql_query *q, struct sbuf *b, enum sql_style style, int *numb
 }
 
 int
-sql_compile(const char *request, enum sql_style style, struct sql_query *q, char *err,
-    size_t errsz)
+sql_compile(const char *request, enum sql_style style, const char *key, struct sql_query *q,
+    char *err, size_t errsz)
 {
 	int number[SQL_NPARAMS] = { 0, 0, 0 }, next = 1;
 	struct sbuf b;
@@ -120,14 +119,14 @@ sql_compile(const char *request, enum sql_style style, struct sql_query *q, char
 		char c = request[i], d = request[i + 1];
 		if (c == '\'' || c == '"' || c == '`') {
 			if (!(i = copy_quoted(request, i, &b))) {
-				snprintf(err, errsz, "soci-password-request: a quote is never closed");
+				snprintf(err, errsz, "%s: a quote is never closed", key);
 				return -1;
 			}
 			continue;
 		}
 		if ((c == '-' && d == '-') || (c == '/' && d == '*')) {
 			if (!(i = copy_comment(request, i, &b))) {
-				snprintf(err, errsz, "soci-password-request: a comment is never closed");
+				snprintf(err, errsz, "%s: a comment is never closed", key);
 				return -1;
 			}
 			continue;
@@ -137,8 +136,7 @@ sql_compile(const char *request, enum sql_style style, struct sql_query *q, char
 			while (isspace((unsigned char)request[j]))
 				j++;
 			if (request[j]) {
-				snprintf(err, errsz, "soci-password-request: one statement only "
-				    "(text after ';')");
+				snprintf(err, errsz, "%s: one statement only (text after ';')", key);
 				return -1;
 			}
 			break; /* a trailing ';' is dropped: the engines prepare one statement */
@@ -146,13 +144,13 @@ sql_compile(const char *request, enum sql_style style, struct sql_query *q, char
 		/* The engines' own placeholders would take values we never bind. */
 		if (c == '?' || (c == '$' && (isdigit((unsigned char)d) || ident_start(d))) ||
 		    (style == SQL_STYLE_QNUM && c == '@' && ident_start(d))) {
-			snprintf(err, errsz, "soci-password-request: '%c' is a placeholder of the "
-			    "engine; name the values :id, :domain or :authid", c);
+			snprintf(err, errsz, "%s: '%c' is a placeholder of the engine; name the "
+			    "values :id, :domain or :authid", key, c);
 			return -1;
 		}
 		if (c == '%' && d == 's') {
 			/* Apache's mod_authn_dbd placeholder: the user name, our :id. */
-			if (!placeholder(q, &b, style, number, &next, SQL_P_ID, err, errsz))
+			if (!placeholder(q, &b, style, number, &next, SQL_P_ID, key, err, errsz))
 				return -1;
 			i += 2;
 			continue;
@@ -173,12 +171,12 @@ sql_compile(const char *request, enum sql_style style, struct sql_query *q, char
 				    strncasecmp(request + i + 1, param_names[k], n) == 0)
 					p = k;
 			if (p < 0) {
-				snprintf(err, errsz, "soci-password-request: unknown placeholder "
-				    ":%.*s (Flexisip's are :id, :domain, :authid)", (int)(n > 40 ? 40 : n),
-				    request + i + 1);
+				snprintf(err, errsz, "%s: unknown placeholder :%.*s (Flexisip's are :id, "
+				    ":domain, :authid)", key, (int)(n > 40 ? 40 : n), request + i + 1);
 				return -1;
 			}
-			if (!placeholder(q, &b, style, number, &next, (enum sql_param)p, err, errsz))
+			if (!placeholder(q, &b, style, number, &next, (enum sql_param)p, key, err,
+			    errsz))
 				return -1;
 			i = j;
 			continue;
@@ -187,13 +185,13 @@ sql_compile(const char *request, enum sql_style style, struct sql_query *q, char
 		i++;
 	}
 	if (b.overflow) {
-		snprintf(err, errsz, "soci-password-request: too long");
+		snprintf(err, errsz, "%s: too long", key);
 		return -1;
 	}
 	q->text[b.n] = '\0';
 	if (!q->uses[SQL_P_ID]) {
-		snprintf(err, errsz, "soci-password-request: must use :id (the user of the From "
-		    "header), as Flexisip requires");
+		snprintf(err, errsz, "%s: must use :id (the user name; SIP's is the From "
+		    "header's, as Flexisip requires)", key);
 		return -1;
 	}
 	return 0;

@@ -36,10 +36,11 @@ struct sql_query {
  * Rewrites :id, :domain and :authid outside quotes and comments into the
  * engine's placeholders (and Apache's %s, which is :id). Refuses what would bypass binding or run more
  * than the one query: an unknown :name, the engine's own placeholder
- * characters outside quotes, a second statement, no :id. -1 with err.
+ * characters outside quotes, a second statement, no :id. -1 with err,
+ * which starts with key (the configuration key the request came from).
  */
-int sql_compile(const char *request, enum sql_style style, struct sql_query *q,
-    char *err, size_t errsz);
+int sql_compile(const char *request, enum sql_style style, const char *key,
+    struct sql_query *q, char *err, size_t errsz);
 
 /*
  * SOCI's connection strings: "key=value key='quoted value'", where '' or

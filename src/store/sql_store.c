@@ -508,16 +508,8 @@ store_sql_open(const struct config *cfg, const struct store_sql_spec *spec,
 	s->ops = &sql_ops;
 	s->impl = st;
 	s->where = drv->name;
-	if (sql_compile(spec->request, drv->style, &st->q, err, errsz) < 0) {
-		/* Say which key: the same text serves SIP, AMI, IAX2 and the web. */
-		const char *skip = "soci-password-request: ";
-		char why[512];
-		snprintf(why, sizeof(why), "%s", strncmp(err, skip, strlen(skip)) == 0
-		    ? err + strlen(skip) : err);
-		snprintf(err, errsz, "%s: %s", spec->key, why);
-		goto bad;
-	}
-	if (!drv->global_init(err, errsz))
+	if (sql_compile(spec->request, drv->style, spec->key, &st->q, err, errsz) < 0 ||
+	    !drv->global_init(err, errsz))
 		goto bad;
 	/* One connection now: a wrong request or password shows at start. A
 	 * server that is down is only a warning: we answer 503 until it is up. */

@@ -71,11 +71,14 @@ test_compile(void **state)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct sql_query q;
 		char err[256] = "";
-		int r = sql_compile(rows[i].request, rows[i].style, &q, err, sizeof(err));
+		int r = sql_compile(rows[i].request, rows[i].style, "[iax2] soci-password-request", &q,
+		    err, sizeof(err));
 		if (!rows[i].want) {
 			if (r == 0)
 				fail_msg("accepted: %s", rows[i].request);
-			if (!strstr(err, rows[i].werr))
+			/* Every message names the key the request came from. */
+			if (strncmp(err, "[iax2] soci-password-request: ", 30) != 0 ||
+			    !strstr(err, rows[i].werr))
 				fail_msg("%s: error '%s', want '%s'", rows[i].request, err, rows[i].werr);
 			continue;
 		}
@@ -88,7 +91,7 @@ test_compile(void **state)
 	struct sql_query q;
 	char err[256];
 	assert_int_equal(sql_compile("select p from a where d = :domain and l = :id and a = :authid "
-	    "or l = :id", SQL_STYLE_QMARK, &q, err, sizeof(err)), 0);
+	    "or l = :id", SQL_STYLE_QMARK, "k", &q, err, sizeof(err)), 0);
 	assert_int_equal(q.nbinds, 4);
 	assert_int_equal(q.binds[0], SQL_P_DOMAIN);
 	assert_int_equal(q.binds[1], SQL_P_ID);
