@@ -257,6 +257,20 @@ toolong:
 	return -1;
 }
 
+/* A clear-text password or an htpasswd hash, whole: not empty, no NUL, fits. */
+static bool
+take_secret(const char *v, size_t n, char *dst, size_t dstsz, bool *has, const char **why)
+{
+	if (n == 0 || n >= dstsz || memchr(v, '\0', n)) {
+		*why = n ? "the password is too long or holds a NUL" : "the password is empty";
+		return false;
+	}
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+	*has = true;
+	return true;
+}
+
 bool
 sql_row_to_account(const char *pw, size_t npw, const char *algo, size_t nalgo,
     bool has_algo, struct account *a, const char **why)
@@ -278,16 +292,8 @@ sql_row_to_account(const char *pw, size_t npw, const char *algo, size_t nalgo,
 		algo = "MD5"; /* Flexisip: a lone column is an MD5 A1 */
 		nalgo = 3;
 	}
-	if (nalgo == 6 && strncasecmp(algo, "CLRTXT", 6) == 0) {
-		if (npw == 0 || npw >= sizeof(a->clrtxt) || memchr(pw, '\0', npw)) {
-			*why = npw ? "the clear-text password is too long" : "the password is empty";
-			return false;
-		}
-		memcpy(a->clrtxt, pw, npw);
-		a->clrtxt[npw] = '\0';
-		a->has_clrtxt = true;
-		return true;
-	}
+	if (nalgo == 6 && strncasecmp(algo, "CLRTXT", 6) == 0)
+		return take_secret(pw, npw, a->clrtxt, sizeof(a->clrtxt), &a->has_clrtxt, why);
 	for (size_t i = 0; i < sizeof(algos) / sizeof(algos[0]); i++) {
 		if (strlen(algos[i].name) != nalgo || strncasecmp(algo, algos[i].name, nalgo) != 0)
 			continue;
@@ -352,12 +358,5 @@ sql_row_hash(const struct sql_row *r, struct account *a, const char **why)
 		*why = "the password column is NULL";
 		return false;
 	}
-	if (n == 0 || n >= sizeof(a->hash) || memchr(h, '\0', n)) {
-		*why = n ? "the password hash is too long" : "the password hash is empty";
-		return false;
-	}
-	memcpy(a->hash, h, n);
-	a->hash[n] = '\0';
-	a->has_hash = true;
-	return true;
+	return take_secret(h, n, a->hash, sizeof(a->hash), &a->has_hash, why);
 }
