@@ -34,6 +34,10 @@ struct guard {
 	/* Unknown accounts are verified against this, so they cost the same. */
 	char dummy_ha1[DIGEST_NALGOS][DIGEST_MAX_HEX + 1];
 	struct credcache *webcache;	/* verified web credentials */
+	/* The hash of the last known web user looked up: what a name no table
+	 * holds is checked against when the table has nobody else (users that
+	 * come one at a time from SQL), so it costs the same. */
+	char web_standin[HTP_MAX_HASH];
 	/* Counted for the admin page and the metrics. */
 	uint64_t auth_ok[GUARD_NSERVICES], auth_fail[GUARD_NSERVICES];
 	uint32_t hist[GUARD_HIST_MINUTES];	/* failures per minute, a ring */
@@ -1146,9 +1150,14 @@ guard_web_prepare(struct guard *g, const struct guard_web_login *rq, struct guar
 	memset(job, 0, sizeof(*job));
 	const struct htp_user *u = htp_find(rq->users, rq->username);
 	/* An unknown user is checked against the first user's hash (so the
-	 * same algorithm and cost), which the password cannot match by luck
-	 * in any way that matters: the verdict is refused whatever it says. */
-	const char *h = u ? u->hash : rq->users && rq->users->n ? rq->users->u[0].hash : "";
+	 * same algorithm and cost), or the last known one's when the table is
+	 * empty (AuthDBDUserPWQuery: one user at a time). The password cannot
+	 * match it by luck in any way that matters: the verdict is refused
+	 * whatever it says. */
+	if (u)
+		snprintf(g->web_standin, sizeof(g->web_standin), "%s", u->hash);
+	const char *h = u ? u->hash : rq->users && rq->users->n ? rq->users->u[0].hash
+	    : g->web_standin;
 	snprintf(job->hash, sizeof(job->hash), "%s", h);
 	if (u && g->webcache) {
 		credcache_key(g->webcache, rq->username, rq->password, job->key);

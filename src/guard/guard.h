@@ -275,7 +275,8 @@ struct guard_web_job {
 
 /*
  * Step one: the hash an unknown user is checked against costs what a known
- * one's does (the first user's setting), and a cache hit skips the hash.
+ * one's does (the first user's setting, or with an empty table the last
+ * known user's), and a cache hit skips the hash.
  */
 void guard_web_prepare(struct guard *g, const struct guard_web_login *rq,
     struct guard_web_job *job);

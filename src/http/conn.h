@@ -58,8 +58,6 @@ struct http_server {
 	struct workq *wq;
 	struct htp_users *users;	/* AuthUserFile, or NULL with */
 	struct store *store;		/* AuthDBDUserPWQuery's users */
-	char standin[ACCOUNT_SECRET_MAX];	/* a hash the database gave: what an
-					 * unknown user's password is checked against */
 	struct htp_groups *groups;
 	time_t checked;			/* files last looked at */
 	uint8_t csrf_key[32];

@@ -468,8 +468,6 @@ sql_user(struct hconn *c, struct auth_job *j)
 	}
 	j->row = found ? htp_one((struct slice){ j->user, j->ulen }, a.hash)
 	    : calloc(1, sizeof(*j->row));
-	if (found)
-		snprintf(srv->standin, sizeof(srv->standin), "%s", a.hash);
 	account_wipe(&a);
 	if (!j->row) {
 		job_free(j);
@@ -490,9 +488,6 @@ check(struct hconn *c, struct auth_job *j)
 	struct guard_source src = source_of(c);
 	struct guard_web_login rq = login_of(c, j, &src);
 	guard_web_prepare(srv->guard, &rq, &j->gj);
-	/* Someone the database does not know costs a hash like one it knows. */
-	if (srv->store && !j->row->n)
-		snprintf(j->gj.hash, sizeof(j->gj.hash), "%s", srv->standin);
 	if (j->gj.cached) {
 		j->matched = true;
 		finish_auth(c, j);
@@ -895,7 +890,6 @@ http_server_stop(struct http_server *srv)
 	htp_free(srv->users);
 	htp_groups_free(srv->groups);
 	store_free(srv->store);
-	OPENSSL_cleanse(srv->standin, sizeof(srv->standin));
 	OPENSSL_cleanse(srv->csrf_key, sizeof(srv->csrf_key));
 	free(srv);
 }

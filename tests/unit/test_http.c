@@ -275,6 +275,16 @@ test_guard_web(void **state)
 	rq.username = S("rbowen");
 	guard_web_prepare(g, &rq, &job);
 	assert_false(job.cached);
+	/* Users one at a time (AuthDBDUserPWQuery): a name the database does not
+	 * know comes with an empty table, and is checked against the last known
+	 * user's hash, not against nothing. */
+	struct htp_users empty = { 0 };
+	rq.users = &empty;
+	rq.username = S("nobody");
+	guard_web_prepare(g, &rq, &job);
+	assert_string_equal(job.hash, hash);
+	assert_false(guard_web_login(g, &rq, &job, true, &v));
+	assert_int_equal(v.event, SECEVENT_INVALID_ACCOUNT_ID);
 	htp_free(u);
 	guard_free(g);
 	config_free(&cfg);
