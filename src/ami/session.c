@@ -11,6 +11,7 @@
 #include "ami/upstream.h"
 #include "core/dbuf.h"
 #include "core/log.h"
+#include "core/msglist.h"
 #include "core/rand.h"
 
 #define OUT_MAX (4u << 20)	/* one answer; ListCommands is the largest */
@@ -277,12 +278,10 @@ sql_user(struct ami_session *s, const struct ami_msg *m, struct slice user,
 		*out = mgr_users_from_account(user, &a, ctx->store->where, ctx->cfg, err,
 		    sizeof(err));
 		account_wipe(&a);
-		if (!*out) {
-			char esc[LOG_ESCAPED_SIZE(512)];
-			log_warn("AMI: %s", log_escape(slice_cstr(err), esc, sizeof(esc)));
-		}
-		for (size_t i = 0; *out && i < (*out)->nwarn; i++)
-			log_warn("AMI: %s", (*out)->warn[i]);
+		if (*out)
+			msglist_log("AMI", (*out)->warn, (*out)->nwarn);
+		else
+			msglist_log("AMI", (char *[]){ err }, 1);
 		break;
 	}
 	if (!*out && !(*out = calloc(1, sizeof(**out)))) {

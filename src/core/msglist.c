@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
+
 void
 msglist_vaddf(char ***list, size_t *n, const char *fmt, va_list ap)
 {
@@ -36,4 +38,13 @@ msglist_free(char **list, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(list[i]);
 	free(list);
+}
+
+void
+msglist_log(const char *prefix, char *const *list, size_t n)
+{
+	char esc[LOG_ESCAPED_SIZE(512)];
+
+	for (size_t i = 0; i < n; i++)
+		log_warn("%s: %s", prefix, log_escape(slice_cstr(list[i]), esc, sizeof(esc)));
 }

@@ -14,5 +14,8 @@ void msglist_addf(char ***list, size_t *n, const char *fmt, ...)
 void msglist_vaddf(char ***list, size_t *n, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 void msglist_free(char **list, size_t n);
+/* Each message as a warning after prefix, escaped: a user's row quotes
+ * what came off the wire (the name) and out of a database (the values). */
+void msglist_log(const char *prefix, char *const *list, size_t n);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/msglist.h"
 #include "core/rand.h"
 
 #define IAX_REFUSE_DELAY_MS 1000
@@ -86,12 +87,10 @@ sql_user(struct iax_server *s, struct iax_leg *l, uint64_t now)
 	case STORE_FOUND:
 		l->row = iax_users_from_account(name, &a, s->store->where, s->cfg, err, sizeof(err));
 		account_wipe(&a);
-		if (!l->row) {
-			char esc[LOG_ESCAPED_SIZE(512)];
-			log_warn("iax2: %s", log_escape(slice_cstr(err), esc, sizeof(esc)));
-		}
-		for (size_t i = 0; l->row && i < l->row->nwarn; i++)
-			log_warn("iax2: %s", l->row->warn[i]);
+		if (l->row)
+			msglist_log("iax2", l->row->warn, l->row->nwarn);
+		else
+			msglist_log("iax2", (char *[]){ err }, 1);
 		break;
 	}
 	if (!l->row && !(l->row = calloc(1, sizeof(*l->row)))) {

@@ -9,6 +9,9 @@
 #include <event2/event.h>
 #include <sqlite3.h>
 
+#include "core/log.h"
+#include "core/msglist.h"
+#include "store/iaxusers.h"
 #include "store/mgrusers.h"
 #include "store/sql.h"
 
@@ -293,6 +296,29 @@ test_sqlite_store(void **state)
 	assert_string_equal(mu->u[0].write, "call");
 	mgr_users_free(mu);
 	assert_int_equal(ask(s, "crlf", &a), STORE_NOT_FOUND);
+	/* An IAX2 name off the wire and a column the database named: their
+	 * warnings reach the log escaped, one line each. */
+	struct account row = { .has_clrtxt = true };
+	snprintf(row.clrtxt, sizeof(row.clrtxt), "s3cret-long-one");
+	snprintf(row.attrs, sizeof(row.attrs), "nosuch\x1b[2J=1\n");
+	struct iax_users *iu = iax_users_from_account(S("evil\nname"), &row, "sqlite3", &c,
+	    err, sizeof(err));
+	assert_non_null(iu);
+	assert_int_equal(iu->nwarn, 1);
+	char *logged = NULL;
+	size_t nlogged = 0;
+	FILE *ls = open_memstream(&logged, &nlogged);
+	assert_non_null(ls);
+	log_set_stream(ls);
+	msglist_log("iax2", iu->warn, iu->nwarn);
+	log_set_stream(stderr);
+	fclose(ls);
+	assert_non_null(strstr(logged, "evil\\x0aname"));
+	assert_non_null(strstr(logged, "nosuch\\x1b[2J"));
+	assert_null(strchr(logged, '\x1b'));
+	assert_int_equal(strchr(logged, '\n') - logged, (long)nlogged - 1); /* one line */
+	free(logged);
+	iax_users_free(iu);
 	store_free(s);
 
 	/* The web's rows: Apache's AuthDBDUserPWQuery, %s the user. */
