@@ -1,6 +1,7 @@
 /* Shared bans, nonces and registrations in Redis: see redis.h. */
 #include "store/redis.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -567,6 +568,19 @@ on_sen_disconnect(const redisAsyncContext *c, int status)
 		rs->sen = NULL;
 }
 
+/* A host name or address as a sentinel gives it: it is logged and
+ * connected to, so nothing else (no blank, no control byte) gets through. */
+static bool
+host_ok(struct slice h)
+{
+	if (h.n == 0 || h.n >= sizeof(((struct redis_url *)0)->host))
+		return false;
+	for (size_t i = 0; i < h.n; i++)
+		if (!isalnum((unsigned char)h.p[i]) && !memchr(".-_:%", h.p[i], 5))
+			return false;
+	return true;
+}
+
 /*
  * SENTINEL get-master-addr-by-name answered: ["host", "port"]. A new
  * address (the first, or after a failover) drops the connections to the
@@ -587,7 +601,7 @@ on_master(redisAsyncContext *c, void *reply, void *arg)
 	sen = &rs->url.sentinels[rs->sen_i];
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
-	    r->element[0]->len == 0 || r->element[0]->len >= sizeof(rs->url.host) ||
+	    !host_ok((struct slice){ r->element[0]->str, r->element[0]->len }) ||
 	    !slice_to_u64((struct slice){ r->element[1]->str, r->element[1]->len }, 1, 65535,
 	    &port)) {
 		char why[LOG_ESCAPED_SIZE(120) + 400], esc[LOG_ESCAPED_SIZE(120)];

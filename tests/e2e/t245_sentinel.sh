@@ -75,6 +75,8 @@ connected() { # $1 node, $2 master port, $3 how many times
 for n in a b; do
 	connected $n $MPORT 1 || fail "node $n did not reach the master through the sentinel: $(grep state "$T/$n.log")"
 done
+grep -q "sentinel 127.0.0.1:26299: no answer" "$T/a.log" ||
+	fail "A did not try the first sentinel listed: $(grep state "$T/a.log")"
 grep -q "state: sentinel 127.0.0.1:$SPORT: master pbxm is 127.0.0.1:$MPORT" "$T/a.log" ||
 	fail "A does not say which sentinel answered: $(grep state "$T/a.log")"
 pass "both nodes asked the sentinels (the first one listed is down, the second answered) and reached master pbxm at $MPORT"
