@@ -229,3 +229,47 @@ CONF
 
 # Database servers of our own (t230, t240, bench/sql.sh).
 . "$E2E_DIR/dbservers.sh"
+
+# ---- two nodes (the shared-state tests: t240, t245, t250) --------------------
+# node_conf NAME STATE SIP [BANS]: $T/NAME.conf for a node with its own state
+# directory, sharing state STATE, with the accounts of $T/userdb. SIP: the
+# [sip] section's lines (and any section after it); BANS: more [bans] lines.
+node_conf() {
+	mkdir -p "$T/$1"
+	cat >"$T/$1.conf" <<CONF
+[global]
+statedir = $T/$1
+state = $2
+[module::Authentication]
+auth-domains = example.org
+file-path = $T/userdb
+[bans]
+nftables = no
+pike-limit = 0
+${4:-}
+[sip]
+$3
+CONF
+}
+# Node A from $T/a.conf as the test's daemon, node B from $T/b.conf beside it;
+# their logs in $T/a.log and $T/b.log. Returns once both are ready.
+start_nodes() {
+	start_daemon "$T/a.conf"
+	mv "$T/daemon.log" "$T/a.log"
+	"$PBXGUARD" serve -c "$T/b.conf" >"$T/b.log" 2>&1 &
+	B_PID=$!
+	at_exit "kill -TERM $B_PID"
+	for _ in $(seq 1 100); do
+		grep -q "pbxguard ready" "$T/b.log" && return 0
+		sleep 0.05
+	done
+	fail "node B did not become ready: $(tail -5 "$T/b.log")"
+}
+# Both stopped cleanly, with no sanitizer report in either log.
+stop_nodes() {
+	kill -TERM "$B_PID"
+	wait "$B_PID" || fail "B exited with $?"
+	grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/b.log" && fail "sanitizer report in B's log"
+	mv "$T/a.log" "$T/daemon.log"
+	stop_daemon
+}

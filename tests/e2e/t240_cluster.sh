@@ -10,25 +10,8 @@ RPORT=26240 PA=25241 PB=25242
 start_redis $RPORT
 
 make_userdb "$T/userdb" 3 u
-node_conf() { # $1 name, $2 port
-	mkdir -p "$T/$1"
-	cat >"$T/$1.conf" <<CONF
-[global]
-statedir = $T/$1
-state = redis://127.0.0.1:$RPORT/2
-[module::Authentication]
-auth-domains = example.org
-file-path = $T/userdb
-[bans]
-nftables = no
-maxretry = 3
-pike-limit = 0
-[sip]
-transports = udp:127.0.0.1:$2
-CONF
-}
-node_conf a $PA
-node_conf b $PB
+node_conf a redis://127.0.0.1:$RPORT/2 "transports = udp:127.0.0.1:$PA" "maxretry = 3"
+node_conf b redis://127.0.0.1:$RPORT/2 "transports = udp:127.0.0.1:$PB" "maxretry = 3"
 # Node A has the admin page: what it says of the shared state.
 htpasswd -bcB "$T/passwords" admin 'Cluster-admin-pw' 2>/dev/null
 cat >>"$T/a.conf" <<CONF
@@ -40,13 +23,7 @@ CONF
 # on a closed pipe, and pipefail would count that.
 web() { curl -sk -u admin:Cluster-admin-pw -o "$T/web.out" "https://127.0.0.1:25243$1"; cat "$T/web.out"; }
 seen() { web "$1" >/dev/null; grep -q -- "$2" "$T/web.out"; }
-start_daemon "$T/a.conf"
-A_PID=$DAEMON_PID
-mv "$T/daemon.log" "$T/a.log"
-"$PBXGUARD" serve -c "$T/b.conf" >"$T/b.log" 2>&1 &
-B_PID=$!
-at_exit "kill -TERM $B_PID"
-for _ in $(seq 1 100); do grep -q "pbxguard ready" "$T/b.log" && break; sleep 0.05; done
+start_nodes
 for n in a b; do
 	for _ in $(seq 1 50); do grep -q "registrations are shared" "$T/$n.log" && break; sleep 0.1; done
 	grep -q "state: redis 127.0.0.1:$RPORT/2 connected; bans, nonces and registrations are shared" "$T/$n.log" ||
@@ -109,9 +86,5 @@ grep -q "state: 1 ban of this node shared\|state: [0-9]* bans of this node share
 	fail "B did not say it shared its bans again"
 pass "redis back: the ban B made meanwhile reaches A"
 
-kill -TERM $B_PID
-wait $B_PID || fail "B exited with $?"
-grep -qE "AddressSanitizer|runtime error:" "$T/b.log" && fail "sanitizer report in B's log"
-mv "$T/a.log" "$T/daemon.log"
-stop_daemon
+stop_nodes
 pass "both nodes stopped cleanly"

@@ -41,30 +41,11 @@ redis-cli -p $SPORT SENTINEL replicas pbxm | grep -q "^127.0.0.1:$RPORT$" ||
 	fail "the sentinel does not see the replica: $(redis-cli -p $SPORT SENTINEL replicas pbxm)"
 
 make_userdb "$T/userdb" 1 u
-node_conf() { # $1 name, $2 port
-	mkdir -p "$T/$1"
-	cat >"$T/$1.conf" <<CONF
-[global]
-statedir = $T/$1
-state = redis-sentinel://127.0.0.1:26299,127.0.0.1:$SPORT/2#pbxm
-[module::Authentication]
-auth-domains = example.org
-file-path = $T/userdb
-[bans]
-nftables = no
-pike-limit = 0
-[sip]
-transports = udp:127.0.0.1:$2
-CONF
-}
-node_conf a $PA
-node_conf b $PB
+STATE="redis-sentinel://127.0.0.1:26299,127.0.0.1:$SPORT/2#pbxm"
+node_conf a "$STATE" "transports = udp:127.0.0.1:$PA"
+node_conf b "$STATE" "transports = udp:127.0.0.1:$PB"
 "$PBXGUARD" serve --check -c "$T/a.conf" >"$T/check.out" 2>&1 || fail "--check: $(cat "$T/check.out")"
-start_daemon "$T/a.conf"
-mv "$T/daemon.log" "$T/a.log"
-"$PBXGUARD" serve -c "$T/b.conf" >"$T/b.log" 2>&1 &
-B_PID=$!
-at_exit "kill -TERM $B_PID"
+start_nodes
 connected() { # $1 node, $2 master port, $3 how many times
 	for _ in $(seq 1 100); do
 		[ "$(grep -c "state: redis 127.0.0.1:$2/2 (sentinel master pbxm) connected" "$T/$1.log")" -ge "$3" ] && return 0
@@ -111,9 +92,5 @@ done
 shared_within a 127.0.0.71 || fail "A has no ban of 127.0.0.71 a second after B's, after the failover: $(bansof a)"
 ping_from 127.0.0.72 $PA | grep -q "^SIP/2.0 200" || fail "A does not answer a clean source after the failover"
 pass "after SENTINEL failover both nodes follow the master to $RPORT (logged); the old ban is there, a new one made on B reaches A"
-kill -TERM $B_PID
-wait $B_PID || fail "B exited with $?"
-grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/b.log" && fail "sanitizer report in B's log"
-mv "$T/a.log" "$T/daemon.log"
-stop_daemon
+stop_nodes
 pass "both nodes stopped cleanly"

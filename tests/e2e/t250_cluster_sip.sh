@@ -14,38 +14,19 @@ start_redis $RPORT
 
 make_userdb "$T/userdb" 3 u
 make_users "$T/users.csv" 3 u
-node_conf() { # $1 name, $2 address
-	mkdir -p "$T/$1"
-	cat >"$T/$1.conf" <<CONF
-[global]
-statedir = $T/$1
-state = redis://127.0.0.1:$RPORT/4
-[module::Authentication]
-auth-domains = example.org
-file-path = $T/userdb
-[bans]
-nftables = no
-pike-limit = 0
-[sip]
-transports = udp:$2:$PORT
+for n in a b; do
+	[ $n = a ] && at=$A || at=$B
+	node_conf $n redis://127.0.0.1:$RPORT/4 "transports = udp:$at:$PORT
 upstream = sip:127.0.0.1:$PBX
 [cluster]
-nodes = $A $B
-CONF
-}
-node_conf a $A
-node_conf b $B
+nodes = $A $B"
+done
 htpasswd -bcB "$T/passwords" admin 'Cluster-admin-pw' 2>/dev/null
 printf '[http]\nlisten = https:%s:25253\nAuthUserFile = %s\n' $B "$T/passwords" >>"$T/b.conf"
 metrics() { curl -sk -u admin:Cluster-admin-pw -o "$T/metrics.out" "https://$B:25253/metrics"; }
 metric() { metrics; awk -v m="$1" '$1 == m { print $2 }' "$T/metrics.out"; }
 
-start_daemon "$T/a.conf"
-A_PID=$DAEMON_PID
-mv "$T/daemon.log" "$T/a.log"
-"$PBXGUARD" serve -c "$T/b.conf" >"$T/b.log" 2>&1 &
-B_PID=$!
-at_exit "kill -TERM $B_PID"
+start_nodes
 for n in a b; do
 	for _ in $(seq 1 100); do grep -q "registrations are shared" "$T/$n.log" && break; sleep 0.05; done
 	grep -q "connected; bans, nonces and registrations are shared" "$T/$n.log" ||
@@ -163,9 +144,5 @@ pass "redis down: a shared nonce is answered stale at B, and B's own nonces stil
 call_b u2 127.0.0.22:25272
 pass "redis down: B still routes the PBX's call to u2 on A (a registration it already knew)"
 
-kill -TERM $B_PID
-wait $B_PID || fail "B exited with $?"
-grep -qE "AddressSanitizer|runtime error:" "$T/b.log" && fail "sanitizer report in B's log"
-mv "$T/a.log" "$T/daemon.log"
-stop_daemon
+stop_nodes
 pass "both nodes stopped cleanly"
