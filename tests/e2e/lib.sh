@@ -265,6 +265,17 @@ start_nodes() {
 	done
 	fail "node B did not become ready: $(tail -5 "$T/b.log")"
 }
+# Both nodes' logs hold this line (a fixed string) within 5 s, or the test fails.
+nodes_say() {
+	local n
+	for n in a b; do
+		for _ in $(seq 1 100); do
+			grep -qF -- "$1" "$T/$n.log" && continue 2
+			sleep 0.05
+		done
+		fail "node $n did not log '$1': $(grep 'state:' "$T/$n.log" | tail -5)"
+	done
+}
 # Both stopped cleanly, with no sanitizer report in either log.
 stop_nodes() {
 	kill -TERM "$B_PID"

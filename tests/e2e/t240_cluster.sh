@@ -24,11 +24,7 @@ CONF
 web() { curl -sk -u admin:Cluster-admin-pw -o "$T/web.out" "https://127.0.0.1:25243$1"; cat "$T/web.out"; }
 seen() { web "$1" >/dev/null; grep -q -- "$2" "$T/web.out"; }
 start_nodes
-for n in a b; do
-	for _ in $(seq 1 50); do grep -q "registrations are shared" "$T/$n.log" && break; sleep 0.1; done
-	grep -q "state: redis 127.0.0.1:$RPORT/2 connected; bans, nonces and registrations are shared" "$T/$n.log" ||
-		fail "node $n did not connect to redis: $(grep state "$T/$n.log")"
-done
+nodes_say "state: redis 127.0.0.1:$RPORT/2 connected; bans, nonces and registrations are shared"
 seen /metrics '^pbxguard_state_up 1$' || fail "metrics: $(grep state_ "$T/web.out")"
 seen /pbxguard/api/state '"service":"state","address":"127.0.0.1:'$RPORT'/2","kind":"Redis (shared bans, nonces, registrations)","state":"up"' ||
 	fail "api/state: $(head -c 600 "$T/web.out")"

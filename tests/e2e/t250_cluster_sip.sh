@@ -27,11 +27,7 @@ metrics() { curl -sk -u admin:Cluster-admin-pw -o "$T/metrics.out" "https://$B:2
 metric() { metrics; awk -v m="$1" '$1 == m { print $2 }' "$T/metrics.out"; }
 
 start_nodes
-for n in a b; do
-	for _ in $(seq 1 100); do grep -q "registrations are shared" "$T/$n.log" && break; sleep 0.05; done
-	grep -q "connected; bans, nonces and registrations are shared" "$T/$n.log" ||
-		fail "node $n did not connect to redis: $(grep state "$T/$n.log")"
-done
+nodes_say "state: redis 127.0.0.1:$RPORT/4 connected; bans, nonces and registrations are shared"
 
 # --- a nonce from A answered at B --------------------------------------------
 one_user() { sed -n "1p;$(( $1 + 1 ))p" "$T/users.csv" >"$T/one.csv"; }
