@@ -167,6 +167,14 @@ set_key(struct iax_users *u, struct iax_user *iu, const struct astconf_var *var,
 	return true;
 }
 
+/* What a user has before its keys: a file's section or a database row. */
+static void
+user_init(struct iax_user *iu)
+{
+	snprintf(iu->ha.name, sizeof(iu->ha.name), "permit/deny");
+	iu->auth = IAXU_AUTH_MD5;
+}
+
 /* What a section or row says as a whole (where: "file:line" or the engine). */
 static void
 finish_user(struct iax_users *u, struct iax_user *iu, const char *where, bool dynamic)
@@ -200,12 +208,11 @@ iax_users_from_account(struct slice name, const struct account *a, const char *w
 		goto bad;
 	}
 	struct iax_user *iu = &u->u[u->n++];
+	user_init(iu);
 	if (!slice_copy(name, iu->name, sizeof(iu->name))) {
 		snprintf(err, errsz, "%s: the user name is too long", where);
 		goto bad;
 	}
-	snprintf(iu->ha.name, sizeof(iu->ha.name), "permit/deny");
-	iu->auth = IAXU_AUTH_MD5;
 	/* One request for chan_iax2's users and peers: a friend unless a type
 	 * column says otherwise (Asterisk's realtime tables tell them apart by
 	 * the table). */
@@ -263,9 +270,8 @@ iax_users_parse(const char *text, size_t len, const char *fname, const struct co
 			goto bad;
 		}
 		struct iax_user *iu = &u->u[u->n++];
+		user_init(iu);
 		snprintf(iu->name, sizeof(iu->name), "%s", s->name);
-		snprintf(iu->ha.name, sizeof(iu->ha.name), "permit/deny");
-		iu->auth = IAXU_AUTH_MD5;
 		for (size_t j = 0; j < s->n; j++) {
 			typed |= strcasecmp(s->vars[j].key, "type") == 0;
 			if (!set_key(u, iu, &s->vars[j], fname, cfg, &dynamic, err, errsz))

@@ -96,6 +96,16 @@ set_key(struct mgr_users *u, struct mgr_user *mu, const struct astconf_var *var,
 	return true;
 }
 
+/* What a user has before its keys: a file's section or a database row. */
+static void
+user_init(struct mgr_user *mu)
+{
+	snprintf(mu->ha.name, sizeof(mu->ha.name), "permit/deny");
+	mu->displayconnects = -1;
+	mu->allowmultiplelogin = -1;
+	mu->writetimeout = 100;
+}
+
 struct mgr_users *
 mgr_users_parse(const char *text, size_t len, const char *fname, const struct config *cfg,
     char *err, size_t errsz)
@@ -119,11 +129,8 @@ mgr_users_parse(const char *text, size_t len, const char *fname, const struct co
 			goto bad;
 		}
 		struct mgr_user *mu = &u->u[u->n++];
+		user_init(mu);
 		snprintf(mu->name, sizeof(mu->name), "%s", s->name);
-		snprintf(mu->ha.name, sizeof(mu->ha.name), "permit/deny");
-		mu->displayconnects = -1;
-		mu->allowmultiplelogin = -1;
-		mu->writetimeout = 100;
 		for (size_t j = 0; j < s->n; j++)
 			if (!set_key(u, mu, &s->vars[j], fname, cfg, err, errsz))
 				goto bad;
@@ -152,14 +159,11 @@ mgr_users_from_account(struct slice name, const struct account *a, const char *w
 		goto bad;
 	}
 	struct mgr_user *mu = &u->u[u->n++];
+	user_init(mu);
 	if (!slice_copy(name, mu->name, sizeof(mu->name))) {
 		snprintf(err, errsz, "%s: the user name is too long", where);
 		goto bad;
 	}
-	snprintf(mu->ha.name, sizeof(mu->ha.name), "permit/deny");
-	mu->displayconnects = -1;
-	mu->allowmultiplelogin = -1;
-	mu->writetimeout = 100;
 	/* The first column; only the password itself answers a Challenge. */
 	if (a->has_clrtxt && !(mu->secret = strdup(a->clrtxt))) {
 		snprintf(err, errsz, "%s: out of memory", where);
